@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# eddy's whole test suite, in order:
+#   1. cargo test                  Rust unit + integration tests (incl. the
+#                                  include/eddy.h drift test)
+#   2. cmake + ctest               C examples and C tests against libeddy
+#   3. cmake + ctest, sanitized    the same with ASan + UBSan (EDDY_SANITIZE=ON)
+#   4. valgrind                    the quickstart under memcheck, 0 bytes
+#                                  definitely lost
+#   5. pytest                      the pyarrow <-> C ABI test
+#
+# One cargo target dir is shared by every stage, so the release library is
+# built once. Missing tools are installed (apt-get, pip) when possible.
+#
+# Environment:
+#   EDDY_BUILD_ROOT   where build trees go (default: <repo>/build)
+#   CARGO_TARGET_DIR  shared cargo target dir (default: $EDDY_BUILD_ROOT/cargo-target)
+#   EDDY_SKIP         space-separated stages to skip: cargo cmake sanitize valgrind python
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BUILD_ROOT="${EDDY_BUILD_ROOT:-$ROOT/build}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$BUILD_ROOT/cargo-target}"
+JOBS="$(nproc 2>/dev/null || echo 2)"
+SKIP=" ${EDDY_SKIP:-} "
+T0=$(date +%s)
+STAGE_T0=$T0
+TIMINGS=()
+
+section() {
+    local now
+    now=$(date +%s)
+    if [ -n "${CURRENT_STAGE:-}" ]; then
+        TIMINGS+=("$(printf '%-28s %4ds' "$CURRENT_STAGE" $((now - STAGE_T0)))")
+    fi
+    CURRENT_STAGE="$1"
+    STAGE_T0=$now
+    printf '\n==================== %s ====================\n' "$1"
+}
+
+skipped() { [[ "$SKIP" == *" $1 "* ]]; }
+
+finish() {
+    local rc=$? now
+    now=$(date +%s)
+    if [ -n "${CURRENT_STAGE:-}" ]; then
+        TIMINGS+=("$(printf '%-28s %4ds' "$CURRENT_STAGE" $((now - STAGE_T0)))")
+    fi
+    printf '\n==================== summary ====================\n'
+    for t in "${TIMINGS[@]}"; do echo "  $t"; done
+    printf '  %-28s %4ds\n' "total" $((now - T0))
+    if [ "$rc" -eq 0 ]; then
+        echo "scripts/test.sh: all stages passed"
+    else
+        echo "scripts/test.sh: FAILED in stage '${CURRENT_STAGE:-setup}' (exit $rc)"
+    fi
+}
+trap finish EXIT
+
+# ---------------------------------------------------------------------------
+section "tools"
+
+APT_UPDATED=0
+apt_install() {
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "cannot install $*: no apt-get; install them by hand" >&2
+        return 1
+    fi
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+            echo "cannot install $*: not root and no sudo" >&2
+            return 1
+        fi
+    fi
+    if [ "$APT_UPDATED" -eq 0 ]; then
+        $sudo apt-get update -qq
+        APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+missing=()
+command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+command -v ninja >/dev/null 2>&1 || missing+=(ninja-build)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+if ! skipped valgrind; then command -v valgrind >/dev/null 2>&1 || missing+=(valgrind); fi
+command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    apt_install "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    if [ -x "$HOME/.cargo/bin/cargo" ]; then
+        export PATH="$HOME/.cargo/bin:$PATH"
+    else
+        echo "cargo not found: install a Rust toolchain (rust-version in Cargo.toml)" >&2
+        exit 1
+    fi
+fi
+
+if ! skipped python; then
+    if ! python3 -c 'import pyarrow, pytest' >/dev/null 2>&1; then
+        echo "installing pyarrow and pytest with pip"
+        python3 -m pip install -q pyarrow pytest || {
+            echo "pip could not install pyarrow/pytest" >&2
+            exit 1
+        }
+    fi
+fi
+
+echo "cargo:  $(cargo --version)"
+echo "cc:     $(cc --version | head -n1)"
+echo "cmake:  $(cmake --version | head -n1)"
+echo "ninja:  $(ninja --version)"
+command -v valgrind >/dev/null 2>&1 && echo "valgrind: $(valgrind --version)"
+echo "python: $(python3 --version)"
+echo "CARGO_TARGET_DIR=$CARGO_TARGET_DIR  jobs=$JOBS"
+
+# ---------------------------------------------------------------------------
+if ! skipped cargo; then
+    section "cargo test"
+    cargo test --jobs "$JOBS"
+fi
+
+configure_build() { # <build dir> <cmake args...>
+    local dir="$1"
+    shift
+    cmake -S "$ROOT" -B "$dir" -G Ninja \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DEDDY_CARGO_PROFILE=release \
+        "-DEDDY_CARGO_TARGET_DIR=$CARGO_TARGET_DIR" \
+        "$@"
+    cmake --build "$dir" --parallel "$JOBS"
+}
+
+# ---------------------------------------------------------------------------
+if ! skipped cmake; then
+    section "cmake build + ctest"
+    configure_build "$BUILD_ROOT/normal" -DEDDY_SANITIZE=OFF
+    (cd "$BUILD_ROOT/normal" && ctest --output-on-failure --no-tests=error -j "$JOBS" -E '^valgrind_')
+fi
+
+# ---------------------------------------------------------------------------
+if ! skipped sanitize; then
+    section "cmake build + ctest (ASan+UBSan)"
+    configure_build "$BUILD_ROOT/sanitize" -DEDDY_SANITIZE=ON
+    (cd "$BUILD_ROOT/sanitize" && ctest --output-on-failure --no-tests=error -j "$JOBS")
+fi
+
+# ---------------------------------------------------------------------------
+if ! skipped valgrind; then
+    section "valgrind"
+    if [ ! -f "$BUILD_ROOT/normal/build.ninja" ]; then
+        configure_build "$BUILD_ROOT/normal" -DEDDY_SANITIZE=OFF
+    else
+        # Re-configure: valgrind may have been installed after the first one.
+        cmake "$BUILD_ROOT/normal" >/dev/null
+        cmake --build "$BUILD_ROOT/normal" --parallel "$JOBS"
+    fi
+    (cd "$BUILD_ROOT/normal" && ctest --output-on-failure --no-tests=error -R '^valgrind_')
+fi
+
+# ---------------------------------------------------------------------------
+if ! skipped python; then
+    section "pytest: pyarrow ABI"
+    if [ ! -f "$CARGO_TARGET_DIR/release/libeddy.so" ]; then
+        cargo build --release --lib
+    fi
+    EDDY_LIB="$CARGO_TARGET_DIR/release/libeddy.so" python3 -m pytest -q tests/python
+fi
+

@@ -1,0 +1,241 @@
+//! The C ABI: the only `extern "C"` in the crate. Each function checks its
+//! pointers, converts C types, delegates to the engine, and converts the
+//! result back; a panic never crosses this boundary.
+//!
+//! Conventions (docs/c-api.md): every fallible function returns
+//! `eddy_status` and takes `eddy_error **err` last (NULL allowed); on failure
+//! `*err` receives an error the caller frees with `eddy_error_free`; on
+//! success `*err` and other outputs are untouched except the ones documented
+//! as written. Every `_free` accepts NULL.
+
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
+
+pub mod batch;
+pub mod engine;
+pub mod input;
+pub mod subscription;
+
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::{Error, Result, Status};
+
+/// Status of a call. The values are frozen.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum eddy_status {
+    EDDY_OK = 0,
+    EDDY_ERR_INVALID_ARGUMENT = 1,
+    EDDY_ERR_SQL = 2,
+    EDDY_ERR_SCHEMA = 3,
+    EDDY_ERR_NOT_FOUND = 4,
+    EDDY_ERR_FULL = 5,
+    EDDY_ERR_TIMEOUT = 6,
+    EDDY_ERR_CLOSED = 7,
+    EDDY_ERR_END_OF_STREAM = 8,
+    EDDY_ERR_IO = 9,
+    EDDY_ERR_CORRUPT = 10,
+    EDDY_ERR_INTERNAL = 11,
+    EDDY_ERR_PANIC = 12,
+}
+
+impl From<Status> for eddy_status {
+    fn from(s: Status) -> eddy_status {
+        use eddy_status::*;
+        match s {
+            Status::Ok => EDDY_OK,
+            Status::InvalidArgument => EDDY_ERR_INVALID_ARGUMENT,
+            Status::Sql => EDDY_ERR_SQL,
+            Status::Schema => EDDY_ERR_SCHEMA,
+            Status::NotFound => EDDY_ERR_NOT_FOUND,
+            Status::Full => EDDY_ERR_FULL,
+            Status::Timeout => EDDY_ERR_TIMEOUT,
+            Status::Closed => EDDY_ERR_CLOSED,
+            Status::EndOfStream => EDDY_ERR_END_OF_STREAM,
+            Status::Io => EDDY_ERR_IO,
+            Status::Corrupt => EDDY_ERR_CORRUPT,
+            Status::Internal => EDDY_ERR_INTERNAL,
+            Status::Panic => EDDY_ERR_PANIC,
+        }
+    }
+}
+
+/// Column types as the C API names them.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum eddy_type {
+    EDDY_TYPE_INVALID = 0,
+    EDDY_TYPE_BOOL = 1,
+    EDDY_TYPE_INT = 2,
+    EDDY_TYPE_BIGINT = 3,
+    EDDY_TYPE_FLOAT = 4,
+    EDDY_TYPE_DOUBLE = 5,
+    EDDY_TYPE_STRING = 6,
+    EDDY_TYPE_TIMESTAMP = 7,
+}
+
+pub(crate) fn type_of(dt: &arrow::datatypes::DataType) -> eddy_type {
+    use crate::types::SqlType;
+    match SqlType::from_arrow(dt) {
+        Some(SqlType::Bool) => eddy_type::EDDY_TYPE_BOOL,
+        Some(SqlType::Int) => eddy_type::EDDY_TYPE_INT,
+        Some(SqlType::BigInt) => eddy_type::EDDY_TYPE_BIGINT,
+        Some(SqlType::Float) => eddy_type::EDDY_TYPE_FLOAT,
+        Some(SqlType::Double) => eddy_type::EDDY_TYPE_DOUBLE,
+        Some(SqlType::String) => eddy_type::EDDY_TYPE_STRING,
+        Some(SqlType::Timestamp) => eddy_type::EDDY_TYPE_TIMESTAMP,
+        None => eddy_type::EDDY_TYPE_INVALID,
+    }
+}
+
+/// An error: status plus message. Owned by the caller once returned.
+pub struct eddy_error {
+    status: Status,
+    message: CString,
+}
+
+fn message_cstring(msg: &str) -> CString {
+    CString::new(msg.replace('\0', "\\0")).unwrap_or_default()
+}
+
+/// Writes `e` to `*err` (when err is not NULL) and returns its status.
+pub(crate) fn fail(err: *mut *mut eddy_error, e: Error) -> eddy_status {
+    if !err.is_null() {
+        let boxed = Box::new(eddy_error {
+            status: e.status,
+            message: message_cstring(&e.message),
+        });
+        // SAFETY: err is a valid out-pointer per the API contract.
+        unsafe { *err = Box::into_raw(boxed) };
+    }
+    e.status.into()
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Runs `f` at the boundary: Ok → EDDY_OK, Err → status + error, panic →
+/// EDDY_ERR_PANIC (and `on_panic` marks the handle unusable).
+pub(crate) fn guard(
+    err: *mut *mut eddy_error,
+    on_panic: impl FnOnce(),
+    f: impl FnOnce() -> Result<()>,
+) -> eddy_status {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => eddy_status::EDDY_OK,
+        Ok(Err(e)) => fail(err, e),
+        Err(p) => {
+            on_panic();
+            fail(
+                err,
+                Error::new(Status::Panic, format!("internal panic: {}", panic_message(&*p))),
+            )
+        }
+    }
+}
+
+/// Borrows a NUL-terminated UTF-8 string argument.
+pub(crate) unsafe fn str_arg<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
+    if p.is_null() {
+        return Err(Error::invalid(format!("{what} is NULL")));
+    }
+    CStr::from_ptr(p)
+        .to_str()
+        .map_err(|_| Error::invalid(format!("{what} is not valid UTF-8")))
+}
+
+pub(crate) fn null_arg(what: &str) -> Error {
+    Error::invalid(format!("{what} is NULL"))
+}
+
+/// Handle tags: catch a handle of the wrong kind (or a freed one, when the
+/// memory was not reused) instead of misreading it.
+pub(crate) const MAGIC_ENGINE: u64 = 0x6564_6479_656e_6731;
+pub(crate) const MAGIC_INPUT: u64 = 0x6564_6479_696e_7031;
+pub(crate) const MAGIC_SUB: u64 = 0x6564_6479_7375_6231;
+pub(crate) const MAGIC_DEAD: u64 = 0x6465_6164_6465_6164;
+
+// ---------------------------------------------------------------------------
+// Versions, statuses, errors
+
+/// Major version of this header.
+pub const EDDY_VERSION_MAJOR: u32 = 0;
+/// Minor version of this header.
+pub const EDDY_VERSION_MINOR: u32 = 1;
+/// Patch version of this header.
+pub const EDDY_VERSION_PATCH: u32 = 0;
+
+/// MAJOR*1000000 + MINOR*1000 + PATCH of the linked library.
+#[no_mangle]
+pub extern "C" fn eddy_version_number() -> u32 {
+    crate::VERSION_MAJOR * 1_000_000 + crate::VERSION_MINOR * 1000 + crate::VERSION_PATCH
+}
+
+/// "MAJOR.MINOR.PATCH" of the linked library; static, never freed.
+#[no_mangle]
+pub extern "C" fn eddy_version_string() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
+}
+
+/// The enumerator name of a status ("EDDY_ERR_SQL"); "EDDY_UNKNOWN_STATUS"
+/// for a value that is not one. Static, never freed.
+#[no_mangle]
+pub extern "C" fn eddy_status_name(status: c_int) -> *const c_char {
+    let name: &'static str = match Status::from_i32(status) {
+        Some(Status::Ok) => "EDDY_OK\0",
+        Some(Status::InvalidArgument) => "EDDY_ERR_INVALID_ARGUMENT\0",
+        Some(Status::Sql) => "EDDY_ERR_SQL\0",
+        Some(Status::Schema) => "EDDY_ERR_SCHEMA\0",
+        Some(Status::NotFound) => "EDDY_ERR_NOT_FOUND\0",
+        Some(Status::Full) => "EDDY_ERR_FULL\0",
+        Some(Status::Timeout) => "EDDY_ERR_TIMEOUT\0",
+        Some(Status::Closed) => "EDDY_ERR_CLOSED\0",
+        Some(Status::EndOfStream) => "EDDY_ERR_END_OF_STREAM\0",
+        Some(Status::Io) => "EDDY_ERR_IO\0",
+        Some(Status::Corrupt) => "EDDY_ERR_CORRUPT\0",
+        Some(Status::Internal) => "EDDY_ERR_INTERNAL\0",
+        Some(Status::Panic) => "EDDY_ERR_PANIC\0",
+        None => "EDDY_UNKNOWN_STATUS\0",
+    };
+    name.as_ptr() as *const c_char
+}
+
+/// The status an error carries; EDDY_ERR_INVALID_ARGUMENT for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn eddy_error_status(err: *const eddy_error) -> c_int {
+    match err.as_ref() {
+        Some(e) => e.status as c_int,
+        None => Status::InvalidArgument as c_int,
+    }
+}
+
+/// The error's message, valid until eddy_error_free; "" for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn eddy_error_message(err: *const eddy_error) -> *const c_char {
+    match err.as_ref() {
+        Some(e) => e.message.as_ptr(),
+        None => c"".as_ptr(),
+    }
+}
+
+/// Frees an error. NULL is accepted.
+#[no_mangle]
+pub unsafe extern "C" fn eddy_error_free(err: *mut eddy_error) {
+    if !err.is_null() {
+        drop(Box::from_raw(err));
+    }
+}
+
+/// Frees a string the library returned (eddy_engine_stats_json). NULL is
+/// accepted.
+#[no_mangle]
+pub unsafe extern "C" fn eddy_string_free(s: *mut c_char) {
+    if !s.is_null() {
+        drop(CString::from_raw(s));
+    }
+}

@@ -1,0 +1,516 @@
+//! The engine: its catalog and dataflow, its worker thread, and the
+//! entry points every host call goes through.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::thread::{JoinHandle, Thread};
+use std::time::{Duration, Instant};
+
+use super::clock::Clock;
+use super::dataflow::{Dataflow, Delivery};
+use super::input::Input;
+use super::options::Options;
+use super::queue::{InputQueue, Item};
+use super::subscription::{SubShared, Subscription};
+use crate::error::{Error, Result, Status};
+use crate::sql;
+
+pub(crate) struct EngineShared {
+    pub(crate) options: Options,
+    pub(crate) clock: Clock,
+    dataflow: Mutex<Dataflow>,
+    /// Open input queues; the worker keeps a copy, refreshed when `inputs_gen`
+    /// moves.
+    inputs: Mutex<Vec<Arc<InputQueue>>>,
+    inputs_gen: AtomicU64,
+    pub(crate) worker_parked: AtomicBool,
+    worker_thread: Mutex<Option<Thread>>,
+    flush_req: AtomicU64,
+    flush_done: Mutex<u64>,
+    flush_cv: Condvar,
+    /// Set by close: no new inputs, subscriptions or statements.
+    pub(crate) closing: AtomicBool,
+    /// The worker has drained everything and stopped.
+    finished: Mutex<bool>,
+    finished_cv: Condvar,
+    /// Subscriptions with a callback, for poll.
+    callbacks: Mutex<Vec<Weak<SubShared>>>,
+    poll_seq: Mutex<u64>,
+    poll_cv: Condvar,
+    next_sub_id: AtomicU64,
+    /// A panic inside the worker; the engine is unusable after it.
+    panicked: Mutex<Option<String>>,
+}
+
+impl EngineShared {
+    pub(crate) fn lock_dataflow(&self) -> MutexGuard<'_, Dataflow> {
+        // A poisoned lock means the worker panicked mid-batch; the panic is
+        // reported through `panicked`, the data is still consistent enough
+        // to read stats and fail calls cleanly.
+        self.dataflow.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn check_usable(&self) -> Result<()> {
+        if let Some(msg) = self.panicked.lock().unwrap().as_ref() {
+            return Err(Error::new(
+                Status::Panic,
+                format!("the engine stopped after a panic: {msg}"),
+            ));
+        }
+        if self.closing.load(Ordering::Acquire) {
+            return Err(Error::closed("the engine is closed"));
+        }
+        Ok(())
+    }
+
+    #[inline]
+    pub(crate) fn wake_worker(&self) {
+        if self.worker_parked.load(Ordering::SeqCst) {
+            if let Some(t) = self.worker_thread.lock().unwrap().as_ref() {
+                t.unpark();
+            }
+        }
+    }
+
+    pub(crate) fn register_input(&self, q: Arc<InputQueue>) -> Result<()> {
+        let mut inputs = self.inputs.lock().unwrap();
+        // Checked under the same lock the closing worker takes to seal.
+        self.check_usable()?;
+        inputs.push(q);
+        self.inputs_gen.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    pub(crate) fn register_callback(&self, s: &Arc<SubShared>) {
+        let mut cbs = self.callbacks.lock().unwrap();
+        cbs.retain(|w| w.strong_count() > 0);
+        if !cbs.iter().any(|w| w.upgrade().is_some_and(|x| x.id == s.id)) {
+            cbs.push(Arc::downgrade(s));
+        }
+        drop(cbs);
+        // Results may already be waiting.
+        self.notify_poll();
+    }
+
+    pub(crate) fn unsubscribe(&self, id: u64) {
+        let mut df = self.lock_dataflow();
+        for st in df.streams.iter_mut() {
+            st.subscribers.retain(|s| s.id != id);
+        }
+    }
+
+    fn notify_poll(&self) {
+        *self.poll_seq.lock().unwrap() += 1;
+        self.poll_cv.notify_all();
+    }
+
+    fn deliver(&self, deliveries: &mut Vec<Delivery>) {
+        let mut to_callbacks = false;
+        for (sub, batch) in deliveries.drain(..) {
+            if sub.deliver(batch) && sub.has_callback.load(Ordering::Acquire) {
+                to_callbacks = true;
+            }
+        }
+        if to_callbacks {
+            self.notify_poll();
+        }
+    }
+}
+
+/// An engine. Cloning gives another reference to the same engine.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) shared: Arc<EngineShared>,
+    worker: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+fn timeout_of(ms: i32) -> Option<Duration> {
+    (ms >= 0).then(|| Duration::from_millis(ms as u64))
+}
+
+impl Engine {
+    /// Opens an engine with `key=value;...` options and starts its worker.
+    pub fn open(options: &str) -> Result<Engine> {
+        let options = Options::parse(options)?;
+        let shared = Arc::new(EngineShared {
+            clock: Clock::new(options.clock),
+            options,
+            dataflow: Mutex::new(Dataflow::default()),
+            inputs: Mutex::new(Vec::new()),
+            inputs_gen: AtomicU64::new(0),
+            worker_parked: AtomicBool::new(false),
+            worker_thread: Mutex::new(None),
+            flush_req: AtomicU64::new(0),
+            flush_done: Mutex::new(0),
+            flush_cv: Condvar::new(),
+            closing: AtomicBool::new(false),
+            finished: Mutex::new(false),
+            finished_cv: Condvar::new(),
+            callbacks: Mutex::new(Vec::new()),
+            poll_seq: Mutex::new(0),
+            poll_cv: Condvar::new(),
+            next_sub_id: AtomicU64::new(1),
+            panicked: Mutex::new(None),
+        });
+        let s2 = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("eddy-worker".into())
+            .spawn(move || worker_main(s2))
+            .map_err(|e| Error::new(Status::Io, format!("cannot start the worker thread: {e}")))?;
+        *shared.worker_thread.lock().unwrap() = Some(handle.thread().clone());
+        Ok(Engine {
+            shared,
+            worker: Arc::new(Mutex::new(Some(handle))),
+        })
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.shared.options
+    }
+
+    /// Runs one or more `;`-separated statements, all or none.
+    pub fn execute(&self, sql_text: &str) -> Result<()> {
+        self.shared.check_usable()?;
+        let mut df = self.shared.lock_dataflow();
+        let plans = sql::plan_statements(sql_text, &*df)?;
+        df.apply(plans, &self.shared.options)
+    }
+
+    /// Opens a producer handle on `stream`.
+    pub fn open_input(&self, stream: &str) -> Result<Input> {
+        self.shared.check_usable()?;
+        let mut df = self.shared.lock_dataflow();
+        let id = df
+            .lookup(stream)
+            .ok_or_else(|| Error::not_found(format!("unknown stream '{stream}'")))?;
+        let node = &mut df.streams[id];
+        let q = InputQueue::new(
+            id,
+            node.schema.clone(),
+            node.stats.clone(),
+            node.settings.queue_capacity,
+            self.shared.options.queue_bytes,
+        );
+        let settings = node.settings.clone();
+        node.open_inputs += 1;
+        drop(df);
+        if let Err(e) = self.shared.register_input(q.clone()) {
+            self.shared.lock_dataflow().streams[id].open_inputs -= 1;
+            return Err(e);
+        }
+        Ok(Input::new(self.shared.clone(), q, settings))
+    }
+
+    /// Subscribes to everything `stream` emits from now on.
+    pub fn subscribe(&self, stream: &str) -> Result<Subscription> {
+        self.shared.check_usable()?;
+        let mut df = self.shared.lock_dataflow();
+        let id = df
+            .lookup(stream)
+            .ok_or_else(|| Error::not_found(format!("unknown stream '{stream}'")))?;
+        let node = &mut df.streams[id];
+        let sub = Arc::new(SubShared::new(
+            self.shared.next_sub_id.fetch_add(1, Ordering::Relaxed),
+            node.name.clone(),
+            node.schema.clone(),
+            self.shared.options.subscriber_capacity,
+            self.shared.options.subscriber_overflow,
+            node.stats.clone(),
+        ));
+        node.subscribers.push(sub.clone());
+        Ok(Subscription {
+            shared: sub,
+            engine: self.shared.clone(),
+        })
+    }
+
+    /// Names and schemas of every stream, in creation order.
+    pub fn streams(&self) -> Vec<(String, arrow::datatypes::SchemaRef)> {
+        self.shared
+            .lock_dataflow()
+            .streams
+            .iter()
+            .map(|s| (s.name.clone(), s.schema.clone()))
+            .collect()
+    }
+
+    /// Returns once every event pushed before the call has been processed
+    /// and its results queued for subscribers. timeout_ms < 0 waits forever.
+    pub fn flush(&self, timeout_ms: i32) -> Result<()> {
+        self.shared.check_usable()?;
+        let target = self.shared.flush_req.fetch_add(1, Ordering::SeqCst) + 1;
+        self.shared.wake_worker();
+        let deadline = timeout_of(timeout_ms).map(|t| Instant::now() + t);
+        let mut done = self.shared.flush_done.lock().unwrap();
+        while *done < target {
+            if let Some(m) = self.shared.panicked.lock().unwrap().as_ref() {
+                return Err(Error::new(
+                    Status::Panic,
+                    format!("the engine stopped after a panic: {m}"),
+                ));
+            }
+            if *self.shared.finished.lock().unwrap() {
+                // Close drained everything.
+                return Ok(());
+            }
+            match deadline {
+                None => done = self.shared.flush_cv.wait(done).unwrap(),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return Err(Error::new(
+                            Status::Timeout,
+                            "flush did not complete within the timeout",
+                        ));
+                    }
+                    done = self.shared.flush_cv.wait_timeout(done, d - now).unwrap().0;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs pending callbacks on this thread. Waits up to timeout_ms (0: no
+    /// wait, < 0: forever) for at least one. Returns batches delivered.
+    pub fn poll(&self, timeout_ms: i32) -> Result<usize> {
+        let deadline = timeout_of(timeout_ms).map(|t| Instant::now() + t);
+        loop {
+            let seq = *self.shared.poll_seq.lock().unwrap();
+            let subs: Vec<Arc<SubShared>> = self
+                .shared
+                .callbacks
+                .lock()
+                .unwrap()
+                .iter()
+                .filter_map(|w| w.upgrade())
+                .collect();
+            let mut delivered = 0;
+            for s in &subs {
+                delivered += s.run_callback();
+            }
+            if delivered > 0 {
+                return Ok(delivered);
+            }
+            let finished = *self.shared.finished.lock().unwrap();
+            if finished && !subs.iter().any(|s| s.has_pending()) {
+                return Err(Error::closed(
+                    "the engine is closed and every result was delivered",
+                ));
+            }
+            if let Some(m) = self.shared.panicked.lock().unwrap().as_ref() {
+                return Err(Error::new(
+                    Status::Panic,
+                    format!("the engine stopped after a panic: {m}"),
+                ));
+            }
+            let mut g = self.shared.poll_seq.lock().unwrap();
+            if *g != seq {
+                continue;
+            }
+            match deadline {
+                None => {
+                    let _g = self.shared.poll_cv.wait(g).unwrap();
+                }
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return Ok(0);
+                    }
+                    g = self.shared.poll_cv.wait_timeout(g, d - now).unwrap().0;
+                    drop(g);
+                }
+            }
+        }
+    }
+
+    /// Moves a manual clock (option clock=manual) to `now_ms`.
+    pub fn advance_time(&self, now_ms: i64) -> Result<()> {
+        self.shared.check_usable()?;
+        self.shared.clock.advance(now_ms)?;
+        self.shared.wake_worker();
+        Ok(())
+    }
+
+    pub fn stats_json(&self) -> String {
+        let inputs = self.shared.inputs.lock().unwrap().clone();
+        let df = self.shared.lock_dataflow();
+        let depth = |stream: usize| {
+            inputs
+                .iter()
+                .filter(|q| q.stream == stream)
+                .map(|q| q.depth())
+                .sum()
+        };
+        let body = df.stats_json(&depth);
+        let closed = self.shared.closing.load(Ordering::Acquire);
+        format!("{{\"closed\":{closed},{}", &body[1..])
+    }
+
+    /// Drains every input, lets queries emit what they hold, ends every
+    /// subscription, and stops the worker. Results stay readable.
+    pub fn close(&self) -> Result<()> {
+        if self.shared.closing.swap(true, Ordering::SeqCst) {
+            return Err(Error::closed("the engine is already closed"));
+        }
+        {
+            // Seal under the lock register_input checks closing under.
+            let inputs = self.shared.inputs.lock().unwrap();
+            for q in inputs.iter() {
+                q.seal();
+            }
+        }
+        // Close never waits on a subscriber nobody reads.
+        for st in self.shared.lock_dataflow().streams.iter() {
+            for s in &st.subscribers {
+                s.set_unbounded();
+            }
+        }
+        if let Some(t) = self.shared.worker_thread.lock().unwrap().as_ref() {
+            t.unpark();
+        }
+        let handle = self.worker.lock().unwrap().take();
+        if let Some(h) = handle {
+            if h.join().is_err() {
+                return Err(Error::new(Status::Panic, "the worker thread panicked"));
+            }
+        }
+        if let Some(m) = self.shared.panicked.lock().unwrap().as_ref() {
+            return Err(Error::new(
+                Status::Panic,
+                format!("the engine stopped after a panic: {m}"),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.shared.closing.load(Ordering::Acquire)
+    }
+}
+
+/// The worker: takes rows and batches from every input in turn, runs them
+/// through the dataflow, hands results to subscribers, acknowledges flushes,
+/// and parks when there is nothing to do.
+fn worker_main(shared: Arc<EngineShared>) {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker_loop(&shared)));
+    if let Err(p) = result {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        *shared.panicked.lock().unwrap() = Some(msg);
+        shared.closing.store(true, Ordering::SeqCst);
+        for q in shared.inputs.lock().unwrap().iter() {
+            q.seal();
+        }
+    }
+    // Whatever happened, nobody may wait on this worker any longer.
+    for st in shared.lock_dataflow().streams.iter() {
+        for s in &st.subscribers {
+            s.end();
+        }
+    }
+    *shared.finished.lock().unwrap() = true;
+    shared.finished_cv.notify_all();
+    shared.flush_cv.notify_all();
+    shared.notify_poll();
+}
+
+fn worker_loop(shared: &Arc<EngineShared>) {
+    let mut inputs: Vec<Arc<InputQueue>> = Vec::new();
+    let mut gen = u64::MAX;
+    let mut deliveries: Vec<Delivery> = Vec::new();
+    let mut items: Vec<Item> = Vec::new();
+    // A flush being waited on: its number and each input's tail at the time.
+    let mut pending_flush: Option<(u64, Vec<(Arc<InputQueue>, u64)>)> = None;
+    let mut idle_since: Option<Instant> = None;
+    let batch_rows = shared.options.batch_rows;
+    loop {
+        let g = shared.inputs_gen.load(Ordering::Acquire);
+        if g != gen {
+            inputs = shared.inputs.lock().unwrap().clone();
+            gen = g;
+        }
+        let closing = shared.closing.load(Ordering::Acquire);
+        let flush_target = shared.flush_req.load(Ordering::SeqCst);
+        if pending_flush.is_none() && flush_target > *shared.flush_done.lock().unwrap() {
+            let tails = shared
+                .inputs
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|q| (q.clone(), q.tail_pos()))
+                .collect();
+            pending_flush = Some((flush_target, tails));
+        }
+
+        let mut work = 0usize;
+        let mut ended: Vec<usize> = Vec::new();
+        for q in &inputs {
+            work += q.drain(batch_rows, &mut |it| items.push(it));
+            if items.is_empty() {
+                continue;
+            }
+            let mut df = shared.lock_dataflow();
+            for it in items.drain(..) {
+                match it {
+                    Item::Batch(b) => df.push(q.stream, b, &mut deliveries),
+                    Item::Close => {
+                        work += 1;
+                        let st = &mut df.streams[q.stream];
+                        st.open_inputs = st.open_inputs.saturating_sub(1);
+                        ended.push(q.stream);
+                    }
+                }
+            }
+            drop(df);
+            shared.deliver(&mut deliveries);
+        }
+        if !ended.is_empty() {
+            // Closed inputs leave the list once drained.
+            let mut all = shared.inputs.lock().unwrap();
+            let before = all.len();
+            all.retain(|q| !(q.is_closed_and_empty()));
+            if all.len() != before {
+                shared.inputs_gen.fetch_add(1, Ordering::Release);
+            }
+        }
+
+        if let Some((target, tails)) = &pending_flush {
+            if tails.iter().all(|(q, t)| q.head_pos() >= *t) {
+                *shared.flush_done.lock().unwrap() = *target;
+                shared.flush_cv.notify_all();
+                pending_flush = None;
+                continue;
+            }
+        }
+        if work > 0 {
+            idle_since = None;
+            continue;
+        }
+        if closing && inputs.iter().all(|q| q.is_empty()) {
+            // Sealed and drained: every stream's input ended.
+            shared.lock_dataflow().finish_all(&mut deliveries);
+            shared.deliver(&mut deliveries);
+            *shared.flush_done.lock().unwrap() = shared.flush_req.load(Ordering::SeqCst);
+            return;
+        }
+        let now = Instant::now();
+        let since = *idle_since.get_or_insert(now);
+        if now - since < shared.options.idle_spin {
+            std::hint::spin_loop();
+            continue;
+        }
+        shared.worker_parked.store(true, Ordering::SeqCst);
+        let ready = inputs.iter().any(|q| !q.is_empty())
+            || shared.inputs_gen.load(Ordering::Acquire) != gen
+            || shared.flush_req.load(Ordering::SeqCst) > *shared.flush_done.lock().unwrap()
+            || shared.closing.load(Ordering::SeqCst) != closing;
+        if !ready {
+            std::thread::park_timeout(Duration::from_millis(100));
+        }
+        shared.worker_parked.store(false, Ordering::SeqCst);
+        idle_since = None;
+    }
+}

@@ -1,0 +1,312 @@
+//! The producer handle: a row appender and an Arrow batch entry point for
+//! one stream, used by one thread at a time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::{Array, ArrayRef, RecordBatch, StructArray};
+use arrow::datatypes::{DataType, SchemaRef};
+
+use super::dataflow::StreamSettings;
+use super::engine::EngineShared;
+use super::queue::{ColKind, InputQueue, Producer, Pushed, Stage};
+use super::stats::add;
+use crate::error::{Error, Result, Status};
+use crate::types::type_name;
+
+pub struct Input {
+    engine: Arc<EngineShared>,
+    producer: Producer,
+    stage: Stage,
+    row_open: bool,
+    closed: bool,
+    settings: StreamSettings,
+    timeout: Duration,
+}
+
+impl Input {
+    pub(crate) fn new(engine: Arc<EngineShared>, q: Arc<InputQueue>, settings: StreamSettings) -> Input {
+        let ncols = q.kinds.len();
+        Input {
+            engine,
+            producer: Producer::new(q),
+            stage: Stage::new(ncols),
+            row_open: false,
+            closed: false,
+            timeout: Duration::from_millis(settings.push_timeout_ms),
+            settings,
+        }
+    }
+
+    pub fn schema(&self) -> SchemaRef {
+        self.producer.q.schema.clone()
+    }
+
+    fn usable(&self) -> Result<()> {
+        if self.closed {
+            return Err(Error::closed("this input is closed"));
+        }
+        if self.producer.is_sealed() {
+            return Err(Error::closed("the engine is closed"));
+        }
+        Ok(())
+    }
+
+    pub fn begin_row(&mut self) -> Result<()> {
+        self.usable()?;
+        if self.row_open {
+            return Err(Error::invalid(
+                "a row is already open; finish it with end_row first",
+            ));
+        }
+        self.stage.clear();
+        self.row_open = true;
+        Ok(())
+    }
+
+    #[inline]
+    fn column(&self, col: u32, want: &[ColKind], setter: &str) -> Result<usize> {
+        if !self.row_open {
+            return Err(Error::invalid("no row is open; call begin_row first"));
+        }
+        let kinds = &self.producer.q.kinds;
+        let c = col as usize;
+        let Some(kind) = kinds.get(c) else {
+            return Err(Error::invalid(format!(
+                "column index {col} is out of range: stream has {} columns",
+                kinds.len()
+            )));
+        };
+        if !want.contains(kind) {
+            let f = self.producer.q.schema.field(c);
+            return Err(Error::schema(format!(
+                "column {col} '{}' is {}; {setter} cannot set it (use {})",
+                f.name(),
+                type_name(f.data_type()),
+                setter_for(*kind)
+            )));
+        }
+        Ok(c)
+    }
+
+    pub fn set_null(&mut self, col: u32) -> Result<()> {
+        let c = self.column(
+            col,
+            &[
+                ColKind::Bool,
+                ColKind::I32,
+                ColKind::I64,
+                ColKind::F32,
+                ColKind::F64,
+                ColKind::Str,
+                ColKind::Ts,
+            ],
+            "set_null",
+        )?;
+        self.stage.set_null(c);
+        Ok(())
+    }
+    pub fn set_bool(&mut self, col: u32, v: bool) -> Result<()> {
+        let c = self.column(col, &[ColKind::Bool], "set_bool")?;
+        self.stage.set(c, v as u64);
+        Ok(())
+    }
+    pub fn set_i32(&mut self, col: u32, v: i32) -> Result<()> {
+        let c = self.column(col, &[ColKind::I32], "set_i32")?;
+        self.stage.set(c, v as u32 as u64);
+        Ok(())
+    }
+    pub fn set_i64(&mut self, col: u32, v: i64) -> Result<()> {
+        let c = self.column(col, &[ColKind::I64, ColKind::Ts], "set_i64")?;
+        self.stage.set(c, v as u64);
+        Ok(())
+    }
+    pub fn set_f32(&mut self, col: u32, v: f32) -> Result<()> {
+        let c = self.column(col, &[ColKind::F32], "set_f32")?;
+        self.stage.set(c, v.to_bits() as u64);
+        Ok(())
+    }
+    pub fn set_f64(&mut self, col: u32, v: f64) -> Result<()> {
+        let c = self.column(col, &[ColKind::F64], "set_f64")?;
+        self.stage.set(c, v.to_bits());
+        Ok(())
+    }
+    /// Sets a string column from bytes, which must be UTF-8.
+    pub fn set_str(&mut self, col: u32, v: &[u8]) -> Result<()> {
+        let c = self.column(col, &[ColKind::Str], "set_str")?;
+        if let Err(e) = std::str::from_utf8(v) {
+            return Err(Error::invalid(format!(
+                "column {col}: value is not valid UTF-8 ({e})"
+            )));
+        }
+        if v.len() > u32::MAX as usize / 2 {
+            return Err(Error::invalid(format!(
+                "column {col}: string of {} bytes is too long",
+                v.len()
+            )));
+        }
+        let off = self.stage.strs.len() as u64;
+        self.stage.strs.extend_from_slice(v);
+        self.stage.set(c, (off << 32) | v.len() as u64);
+        Ok(())
+    }
+
+    /// Commits the open row. Unset columns are NULL. On any error the row is
+    /// discarded and nothing of it was ingested.
+    pub fn end_row(&mut self) -> Result<()> {
+        if !self.row_open {
+            return Err(Error::invalid("no row is open; call begin_row first"));
+        }
+        self.row_open = false;
+        self.usable()?;
+        let r = self
+            .producer
+            .push_row(&self.stage, self.settings.overflow, self.timeout);
+        self.after_push(r, 1)
+    }
+
+    fn after_push(&self, r: Result<Pushed>, rows: u64) -> Result<()> {
+        match r {
+            Ok(Pushed::Queued) => {
+                self.engine.wake_worker();
+                Ok(())
+            }
+            Ok(Pushed::Dropped) => Ok(()),
+            Err(e) => {
+                if e.status == Status::Full {
+                    add(&self.producer.q.stats.rejected, rows);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Pushes an Arrow batch whose columns match the stream by name (in any
+    /// order) and type. Checked before anything is queued.
+    pub fn push_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.usable()?;
+        if self.row_open {
+            return Err(Error::invalid("a row is open; end it before pushing a batch"));
+        }
+        let aligned = match align_batch(&self.producer.q.schema, batch) {
+            Ok(b) => b,
+            Err(e) => {
+                add(&self.producer.q.stats.rejected, batch.num_rows() as u64);
+                return Err(e);
+            }
+        };
+        if aligned.num_rows() == 0 {
+            return Ok(());
+        }
+        let rows = aligned.num_rows() as u64;
+        let r = self
+            .producer
+            .push_batch(aligned, self.settings.overflow, self.timeout);
+        self.after_push(r, rows)
+    }
+
+    /// Pushes the columns of a struct array (as imported from the C Data
+    /// Interface) as one batch.
+    pub fn push_struct(&mut self, array: &StructArray) -> Result<()> {
+        if array.null_count() > 0 {
+            add(&self.producer.q.stats.rejected, array.len() as u64);
+            return Err(Error::invalid("the batch's top-level struct array has null rows"));
+        }
+        let batch = RecordBatch::from(array.clone());
+        self.push_batch(&batch)
+    }
+
+    /// Ends this input: later pushes fail with EDDY_ERR_CLOSED.
+    pub fn close(&mut self) -> Result<()> {
+        self.usable()?;
+        self.row_open = false;
+        self.producer.push_close(self.timeout)?;
+        self.closed = true;
+        self.engine.wake_worker();
+        Ok(())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+}
+
+impl Drop for Input {
+    fn drop(&mut self) {
+        if !self.closed && !self.producer.is_sealed() {
+            // A freed input ends like a closed one; don't wait long for room.
+            let _ = self.producer.push_close(Duration::from_millis(100));
+            self.engine.wake_worker();
+        }
+    }
+}
+
+fn setter_for(k: ColKind) -> &'static str {
+    match k {
+        ColKind::Bool => "set_bool",
+        ColKind::I32 => "set_i32",
+        ColKind::I64 | ColKind::Ts => "set_i64",
+        ColKind::F32 => "set_f32",
+        ColKind::F64 => "set_f64",
+        ColKind::Str => "set_str",
+    }
+}
+
+/// Reorders a batch's columns to the stream's schema, matching names
+/// case-insensitively. Types must be equal, except that LargeUtf8 and
+/// Utf8View are accepted for STRING (converted).
+pub(crate) fn align_batch(schema: &SchemaRef, batch: &RecordBatch) -> Result<RecordBatch> {
+    let bs = batch.schema();
+    let mut cols: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for f in schema.fields() {
+        let found = bs
+            .fields()
+            .iter()
+            .position(|b| b.name().eq_ignore_ascii_case(f.name()));
+        let Some(i) = found else {
+            return Err(Error::schema(format!(
+                "batch has no column '{}' (stream columns: {}; batch columns: {})",
+                f.name(),
+                names(schema.fields().iter().map(|f| f.name().as_str())),
+                names(bs.fields().iter().map(|f| f.name().as_str())),
+            )));
+        };
+        let col = batch.column(i);
+        let col = if col.data_type() == f.data_type() {
+            col.clone()
+        } else if *f.data_type() == DataType::Utf8
+            && matches!(col.data_type(), DataType::LargeUtf8 | DataType::Utf8View)
+        {
+            arrow::compute::cast(col, &DataType::Utf8)?
+        } else {
+            return Err(Error::schema(format!(
+                "batch column '{}' is {}, stream column is {}",
+                f.name(),
+                type_name(col.data_type()),
+                type_name(f.data_type())
+            )));
+        };
+        cols.push(col);
+    }
+    if bs.fields().len() != schema.fields().len() {
+        let extra: Vec<&str> = bs
+            .fields()
+            .iter()
+            .map(|b| b.name().as_str())
+            .filter(|n| !schema.fields().iter().any(|f| f.name().eq_ignore_ascii_case(n)))
+            .collect();
+        return Err(Error::schema(format!(
+            "batch has columns the stream does not: {} (or a column twice)",
+            if extra.is_empty() {
+                "-".to_string()
+            } else {
+                extra.join(", ")
+            }
+        )));
+    }
+    Ok(RecordBatch::try_new(schema.clone(), cols)?)
+}
+
+fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
+    it.collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,615 @@
+//! The bounded single-producer, single-consumer queue between one input
+//! handle and the worker.
+//!
+//! Rows are written in place into a ring laid out for the stream's schema:
+//! one 8-byte cell per column per slot, a validity bitmap per slot, and a
+//! circular byte arena for string data. Nothing is allocated per row; the
+//! producer pays a few stores and one release-store of `tail`. The worker
+//! copies whole runs of rows out into Arrow arrays (one allocation per column
+//! per run, not per row), so a per-event host and an Arrow host meet the same
+//! operators. Arrow batches travel in a side FIFO, with a marker slot in the
+//! ring so rows and batches of one input keep their order.
+//!
+//! Overflow: `block` waits for room; `drop_newest` refuses the new item and
+//! counts it; `drop_oldest` lets the producer advance `head` itself with a
+//! CAS. While the worker copies rows out it sets the READING bit in `head`,
+//! so the producer never evicts a slot that is being read.
+
+use std::cell::UnsafeCell;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+use arrow::array::{ArrayRef, BooleanArray, Float32Array, Float64Array, Int32Array, Int64Array};
+use arrow::array::{RecordBatch, StringArray, TimestampMillisecondArray};
+use arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::{DataType, SchemaRef};
+use crossbeam_utils::CachePadded;
+
+use super::options::Overflow;
+use super::stats::StreamStats;
+use crate::error::{Error, Result, Status};
+use crate::types::SqlType;
+
+const READING: u64 = 1 << 63;
+/// Set in `tail` when the engine closes: no push can land after it.
+const SEALED: u64 = 1 << 62;
+
+const SLOT_ROW: u8 = 0;
+const SLOT_BATCH: u8 = 1;
+const SLOT_CLOSE: u8 = 2;
+
+/// How a column is stored in its 8-byte cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ColKind {
+    Bool,
+    I32,
+    I64,
+    F32,
+    F64,
+    /// (arena offset << 32) | byte length
+    Str,
+    Ts,
+}
+
+impl ColKind {
+    pub(crate) fn of(dt: &DataType) -> ColKind {
+        match SqlType::from_arrow(dt) {
+            Some(SqlType::Bool) => ColKind::Bool,
+            Some(SqlType::Int) => ColKind::I32,
+            Some(SqlType::BigInt) => ColKind::I64,
+            Some(SqlType::Float) => ColKind::F32,
+            Some(SqlType::Double) => ColKind::F64,
+            Some(SqlType::String) => ColKind::Str,
+            Some(SqlType::Timestamp) => ColKind::Ts,
+            // Streams are built from SqlType only.
+            None => ColKind::I64,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Meta {
+    kind: u8,
+    /// Absolute arena position where this slot's string bytes begin
+    /// (including any bytes skipped to stay contiguous).
+    arena_start: u64,
+}
+
+/// What the worker takes out of a queue, in push order.
+pub(crate) enum Item {
+    Batch(RecordBatch),
+    /// The producer closed its input.
+    Close,
+}
+
+pub(crate) struct InputQueue {
+    /// Index of the stream this input feeds.
+    pub(crate) stream: usize,
+    pub(crate) schema: SchemaRef,
+    pub(crate) kinds: Box<[ColKind]>,
+    pub(crate) stats: Arc<StreamStats>,
+    ncols: usize,
+    null_words: usize,
+    cap: u64,
+    mask: u64,
+    vals: Box<[UnsafeCell<u64>]>,
+    valid: Box<[UnsafeCell<u64>]>,
+    meta: Box<[UnsafeCell<Meta>]>,
+    arena: Box<[UnsafeCell<u8>]>,
+    arena_size: u64,
+    head: CachePadded<AtomicU64>,
+    tail: CachePadded<AtomicU64>,
+    batches: Mutex<VecDeque<RecordBatch>>,
+    /// Rows inside queued Arrow batches (bounded by `cap` too).
+    batch_rows: AtomicU64,
+    producer_waiting: AtomicBool,
+    producer_thread: Mutex<Option<Thread>>,
+    /// The worker has taken the end-of-input marker.
+    ended: AtomicBool,
+}
+
+// SAFETY: the cells are written only by the single producer (the `Producer`
+// owns that right and is not Clone) in slots it has not yet published, and read
+// only by the single consumer in slots published (tail, Release/Acquire) and
+// not yet released (head). Eviction by the producer is excluded while the
+// consumer holds READING.
+unsafe impl Sync for InputQueue {}
+unsafe impl Send for InputQueue {}
+
+fn cells<T: Default>(n: usize) -> Box<[UnsafeCell<T>]> {
+    (0..n).map(|_| UnsafeCell::new(T::default())).collect()
+}
+
+impl InputQueue {
+    pub(crate) fn new(
+        stream: usize,
+        schema: SchemaRef,
+        stats: Arc<StreamStats>,
+        capacity: usize,
+        arena_bytes: usize,
+    ) -> Arc<InputQueue> {
+        let kinds: Box<[ColKind]> = schema
+            .fields()
+            .iter()
+            .map(|f| ColKind::of(f.data_type()))
+            .collect();
+        let ncols = kinds.len();
+        let null_words = ncols.div_ceil(64).max(1);
+        let cap = capacity.max(2).next_power_of_two() as u64;
+        let has_str = kinds.contains(&ColKind::Str);
+        let arena_size = if has_str { arena_bytes as u64 } else { 0 };
+        Arc::new(InputQueue {
+            stream,
+            schema,
+            kinds,
+            stats,
+            ncols,
+            null_words,
+            cap,
+            mask: cap - 1,
+            vals: cells(cap as usize * ncols),
+            valid: cells(cap as usize * null_words),
+            meta: cells(cap as usize),
+            arena: cells(arena_size as usize),
+            arena_size,
+            head: CachePadded::new(AtomicU64::new(0)),
+            tail: CachePadded::new(AtomicU64::new(0)),
+            batches: Mutex::new(VecDeque::new()),
+            batch_rows: AtomicU64::new(0),
+            producer_waiting: AtomicBool::new(false),
+            producer_thread: Mutex::new(None),
+            ended: AtomicBool::new(false),
+        })
+    }
+
+    /// Rows waiting (rows in slots plus rows in queued batches).
+    pub(crate) fn depth(&self) -> u64 {
+        let h = self.head.load(Ordering::Relaxed) & !READING;
+        let t = self.tail.load(Ordering::Relaxed) & !SEALED;
+        t.saturating_sub(h) + self.batch_rows.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.load(Ordering::Acquire) & !READING == self.tail.load(Ordering::Acquire) & !SEALED
+    }
+
+    pub(crate) fn is_closed_and_empty(&self) -> bool {
+        self.ended.load(Ordering::Acquire) && self.is_empty()
+    }
+
+    /// Refuses every later push; returns the final tail.
+    pub(crate) fn seal(&self) -> u64 {
+        self.tail.fetch_or(SEALED, Ordering::SeqCst) & !SEALED
+    }
+
+    pub(crate) fn head_pos(&self) -> u64 {
+        self.head.load(Ordering::Acquire) & !READING
+    }
+
+    pub(crate) fn tail_pos(&self) -> u64 {
+        self.tail.load(Ordering::Acquire) & !SEALED
+    }
+
+    #[inline]
+    fn meta(&self, pos: u64) -> *mut Meta {
+        self.meta[(pos & self.mask) as usize].get()
+    }
+
+    /// Takes up to `max_rows` items out (a run of rows becomes one batch) and
+    /// hands them to `sink` in order. Only the worker calls this.
+    pub(crate) fn drain(&self, max_rows: usize, sink: &mut dyn FnMut(Item)) -> usize {
+        let h = self.head.fetch_or(READING, Ordering::AcqRel) & !READING;
+        let t = self.tail.load(Ordering::Acquire) & !SEALED;
+        let end = t.min(h + max_rows.max(1) as u64);
+        let mut items: Vec<Item> = Vec::new();
+        let mut pos = h;
+        let mut taken = 0usize;
+        while pos < end {
+            // SAFETY: slots in [h, t) are published and ours until head moves.
+            let kind = unsafe { (*self.meta(pos)).kind };
+            match kind {
+                SLOT_ROW => {
+                    let mut run_end = pos + 1;
+                    while run_end < end && unsafe { (*self.meta(run_end)).kind } == SLOT_ROW {
+                        run_end += 1;
+                    }
+                    items.push(Item::Batch(self.rows_to_batch(pos, run_end)));
+                    taken += (run_end - pos) as usize;
+                    pos = run_end;
+                }
+                SLOT_BATCH => {
+                    let b = self.batches.lock().unwrap().pop_front();
+                    if let Some(b) = b {
+                        self.batch_rows.fetch_sub(b.num_rows() as u64, Ordering::Relaxed);
+                        taken += b.num_rows();
+                        items.push(Item::Batch(b));
+                    }
+                    pos += 1;
+                }
+                _ => {
+                    self.ended.store(true, Ordering::Release);
+                    items.push(Item::Close);
+                    pos += 1;
+                }
+            }
+        }
+        // Releases the slots and clears READING in one store.
+        self.head.store(end, Ordering::Release);
+        if self.producer_waiting.load(Ordering::SeqCst) {
+            if let Some(t) = self.producer_thread.lock().unwrap().as_ref() {
+                t.unpark();
+            }
+        }
+        for it in items {
+            sink(it);
+        }
+        taken
+    }
+
+    /// Copies rows [from, to) into an Arrow batch.
+    fn rows_to_batch(&self, from: u64, to: u64) -> RecordBatch {
+        let n = (to - from) as usize;
+        let slot = |pos: u64| (pos & self.mask) as usize;
+        let cell = |pos: u64, col: usize| unsafe { *self.vals[slot(pos) * self.ncols + col].get() };
+        let is_valid = |pos: u64, col: usize| unsafe {
+            (*self.valid[slot(pos) * self.null_words + col / 64].get() >> (col % 64)) & 1 == 1
+        };
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.ncols);
+        for (c, kind) in self.kinds.iter().enumerate() {
+            let mut nulls: Option<Vec<bool>> = None;
+            for (i, pos) in (from..to).enumerate() {
+                if !is_valid(pos, c) {
+                    nulls.get_or_insert_with(|| vec![true; n])[i] = false;
+                }
+            }
+            let nulls = nulls.map(|v| NullBuffer::from(BooleanBuffer::from(v)));
+            let array: ArrayRef = match kind {
+                ColKind::I64 | ColKind::Ts => {
+                    let v: Vec<i64> = (from..to).map(|p| cell(p, c) as i64).collect();
+                    if *kind == ColKind::Ts {
+                        Arc::new(TimestampMillisecondArray::new(ScalarBuffer::from(v), nulls))
+                    } else {
+                        Arc::new(Int64Array::new(ScalarBuffer::from(v), nulls))
+                    }
+                }
+                ColKind::I32 => {
+                    let v: Vec<i32> = (from..to).map(|p| cell(p, c) as u32 as i32).collect();
+                    Arc::new(Int32Array::new(ScalarBuffer::from(v), nulls))
+                }
+                ColKind::F64 => {
+                    let v: Vec<f64> = (from..to).map(|p| f64::from_bits(cell(p, c))).collect();
+                    Arc::new(Float64Array::new(ScalarBuffer::from(v), nulls))
+                }
+                ColKind::F32 => {
+                    let v: Vec<f32> = (from..to).map(|p| f32::from_bits(cell(p, c) as u32)).collect();
+                    Arc::new(Float32Array::new(ScalarBuffer::from(v), nulls))
+                }
+                ColKind::Bool => {
+                    let v: BooleanBuffer = (from..to).map(|p| cell(p, c) != 0).collect();
+                    Arc::new(BooleanArray::new(v, nulls))
+                }
+                ColKind::Str => {
+                    let mut offsets: Vec<i32> = Vec::with_capacity(n + 1);
+                    offsets.push(0);
+                    let mut data: Vec<u8> = Vec::new();
+                    for (i, p) in (from..to).enumerate() {
+                        let valid = nulls.as_ref().map_or(true, |nb| nb.is_valid(i));
+                        if valid {
+                            let v = cell(p, c);
+                            let (off, len) = ((v >> 32) as usize, (v & 0xffff_ffff) as usize);
+                            // SAFETY: the producer wrote [off, off+len) before
+                            // publishing this slot; the range never wraps.
+                            let bytes = unsafe {
+                                std::slice::from_raw_parts(self.arena[off].get() as *const u8, len)
+                            };
+                            data.extend_from_slice(bytes);
+                        }
+                        offsets.push(data.len() as i32);
+                    }
+                    // SAFETY: offsets are monotonic and within data; the bytes
+                    // were validated as UTF-8 when the row was set.
+                    Arc::new(unsafe {
+                        StringArray::new_unchecked(
+                            OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
+                            Buffer::from_vec(data),
+                            nulls,
+                        )
+                    })
+                }
+            };
+            columns.push(array);
+        }
+        RecordBatch::try_new(self.schema.clone(), columns).expect("ring columns match schema")
+    }
+}
+
+/// A row being built by the producer before it is committed to the ring.
+pub(crate) struct Stage {
+    pub(crate) vals: Vec<u64>,
+    pub(crate) valid: Vec<u64>,
+    /// String bytes of the row; string cells hold (offset in here, len).
+    pub(crate) strs: Vec<u8>,
+}
+
+impl Stage {
+    pub(crate) fn new(ncols: usize) -> Stage {
+        Stage {
+            vals: vec![0; ncols],
+            valid: vec![0; ncols.div_ceil(64).max(1)],
+            strs: Vec::new(),
+        }
+    }
+    pub(crate) fn clear(&mut self) {
+        self.valid.iter_mut().for_each(|w| *w = 0);
+        self.strs.clear();
+    }
+    #[inline]
+    pub(crate) fn set(&mut self, col: usize, bits: u64) {
+        self.vals[col] = bits;
+        self.valid[col / 64] |= 1 << (col % 64);
+    }
+    #[inline]
+    pub(crate) fn set_null(&mut self, col: usize) {
+        self.valid[col / 64] &= !(1 << (col % 64));
+    }
+}
+
+/// The producer's side of a queue. Exactly one exists per queue.
+pub(crate) struct Producer {
+    pub(crate) q: Arc<InputQueue>,
+    tail: u64,
+    wpos: u64,
+    cached_head: u64,
+}
+
+/// What a push did under the overflow policy.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    Queued,
+    /// Refused by drop_newest (counted).
+    Dropped,
+}
+
+impl Producer {
+    pub(crate) fn new(q: Arc<InputQueue>) -> Producer {
+        Producer {
+            q,
+            tail: 0,
+            wpos: 0,
+            cached_head: 0,
+        }
+    }
+
+    fn released_arena(&self, head: u64) -> u64 {
+        if head == self.tail {
+            self.wpos
+        } else {
+            // SAFETY: the slot at head was written by this producer and is
+            // not rewritten until head passes it.
+            unsafe { (*self.q.meta(head)).arena_start }
+        }
+    }
+
+    /// Whether a new slot with `bytes` of contiguous string data and
+    /// `rows` batch rows fits, given `head`. Returns the arena position.
+    fn fits(&self, head: u64, bytes: u64, batch_rows: u64) -> Option<u64> {
+        let q = &*self.q;
+        if self.tail - head >= q.cap {
+            return None;
+        }
+        if batch_rows > 0 {
+            let queued = q.batch_rows.load(Ordering::Acquire);
+            if queued > 0 && queued + batch_rows > q.cap {
+                return None;
+            }
+        }
+        if bytes == 0 {
+            return Some(self.wpos);
+        }
+        let mut pos = self.wpos;
+        if pos % q.arena_size + bytes > q.arena_size {
+            pos += q.arena_size - pos % q.arena_size;
+        }
+        (pos + bytes - self.released_arena(head) <= q.arena_size).then_some(pos)
+    }
+
+    /// Waits for room as the policy says. Returns the arena position to write
+    /// at, or None when drop_newest refuses the item.
+    fn reserve(
+        &mut self,
+        bytes: u64,
+        batch_rows: u64,
+        policy: Overflow,
+        timeout: Duration,
+    ) -> Result<Option<u64>> {
+        let q = self.q.clone();
+        if bytes > q.arena_size / 2 {
+            return Err(Error::invalid(format!(
+                "row carries {bytes} bytes of strings; an input queue takes at most {} per row (raise queue_bytes)",
+                q.arena_size / 2
+            )));
+        }
+        if let Some(p) = self.fits(self.cached_head, bytes, batch_rows) {
+            return Ok(Some(p));
+        }
+        self.cached_head = q.head.load(Ordering::Acquire) & !READING;
+        if let Some(p) = self.fits(self.cached_head, bytes, batch_rows) {
+            return Ok(Some(p));
+        }
+        match policy {
+            Overflow::DropNewest => Ok(None),
+            Overflow::DropOldest => loop {
+                let h = q.head.load(Ordering::Acquire);
+                if h & READING != 0 {
+                    std::hint::spin_loop();
+                    continue;
+                }
+                self.cached_head = h;
+                if let Some(p) = self.fits(h, bytes, batch_rows) {
+                    return Ok(Some(p));
+                }
+                if h == self.tail {
+                    // Nothing left to evict; can only happen if batch rows
+                    // accounting lags the consumer for an instant.
+                    std::thread::yield_now();
+                    continue;
+                }
+                let kind = unsafe { (*q.meta(h)).kind };
+                if q.head
+                    .compare_exchange(h, h + 1, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
+                    match kind {
+                        SLOT_BATCH => {
+                            if let Some(b) = q.batches.lock().unwrap().pop_front() {
+                                q.batch_rows.fetch_sub(b.num_rows() as u64, Ordering::AcqRel);
+                                q.stats.dropped.fetch_add(b.num_rows() as u64, Ordering::Relaxed);
+                            }
+                        }
+                        SLOT_CLOSE => {}
+                        _ => {
+                            q.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            },
+            Overflow::Block => {
+                let deadline = Instant::now() + timeout;
+                let mut spins = 0u32;
+                loop {
+                    self.cached_head = q.head.load(Ordering::Acquire) & !READING;
+                    if let Some(p) = self.fits(self.cached_head, bytes, batch_rows) {
+                        return Ok(Some(p));
+                    }
+                    if self.is_sealed() {
+                        return Err(Error::closed("the engine is closed"));
+                    }
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(Error::new(
+                            Status::Full,
+                            format!(
+                                "input queue full ({} rows queued) for {} ms; nothing of this push was ingested",
+                                q.depth(),
+                                timeout.as_millis()
+                            ),
+                        ));
+                    }
+                    spins += 1;
+                    if spins < 100 {
+                        std::hint::spin_loop();
+                    } else if spins < 200 {
+                        std::thread::yield_now();
+                    } else {
+                        *q.producer_thread.lock().unwrap() = Some(std::thread::current());
+                        q.producer_waiting.store(true, Ordering::SeqCst);
+                        let h = q.head.load(Ordering::SeqCst) & !READING;
+                        if self.fits(h, bytes, batch_rows).is_none() {
+                            std::thread::park_timeout((deadline - now).min(Duration::from_millis(1)));
+                        }
+                        q.producer_waiting.store(false, Ordering::SeqCst);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Makes the written slot visible. A CAS rather than a store so a push
+    /// racing with engine close either lands before the seal (and is
+    /// processed) or fails with EDDY_ERR_CLOSED; it is also the full fence
+    /// that orders the publish before the caller's check of the worker's
+    /// parked flag.
+    fn publish(&mut self, kind: u8, arena_start: u64) -> Result<()> {
+        unsafe {
+            *self.q.meta(self.tail) = Meta { kind, arena_start };
+        }
+        match self
+            .q
+            .tail
+            .compare_exchange(self.tail, self.tail + 1, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => {
+                self.tail += 1;
+                Ok(())
+            }
+            Err(_) => Err(Error::closed("the engine is closed")),
+        }
+    }
+
+    pub(crate) fn is_sealed(&self) -> bool {
+        self.q.tail.load(Ordering::Relaxed) & SEALED != 0
+    }
+
+    /// Commits a staged row. On Err nothing was queued.
+    pub(crate) fn push_row(&mut self, stage: &Stage, policy: Overflow, timeout: Duration) -> Result<Pushed> {
+        let q = self.q.clone();
+        let bytes = stage.strs.len() as u64;
+        let Some(pos) = self.reserve(bytes, 0, policy, timeout)? else {
+            q.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            return Ok(Pushed::Dropped);
+        };
+        let slot = (self.tail & q.mask) as usize;
+        let base = if bytes > 0 { pos % q.arena_size } else { 0 };
+        unsafe {
+            for (c, kind) in q.kinds.iter().enumerate() {
+                let mut v = stage.vals[c];
+                if *kind == ColKind::Str && (stage.valid[c / 64] >> (c % 64)) & 1 == 1 {
+                    v += base << 32;
+                }
+                *q.vals[slot * q.ncols + c].get() = v;
+            }
+            for (w, word) in stage.valid.iter().enumerate() {
+                *q.valid[slot * q.null_words + w].get() = *word;
+            }
+            if bytes > 0 {
+                let dst = q.arena[base as usize].get();
+                std::ptr::copy_nonoverlapping(stage.strs.as_ptr(), dst, bytes as usize);
+            }
+        }
+        let start = self.wpos;
+        self.publish(SLOT_ROW, start)?;
+        if bytes > 0 {
+            self.wpos = pos + bytes;
+        }
+        Ok(Pushed::Queued)
+    }
+
+    /// Queues an Arrow batch (already checked against the schema).
+    pub(crate) fn push_batch(
+        &mut self,
+        batch: RecordBatch,
+        policy: Overflow,
+        timeout: Duration,
+    ) -> Result<Pushed> {
+        let rows = batch.num_rows() as u64;
+        let q = self.q.clone();
+        let Some(_) = self.reserve(0, rows.max(1), policy, timeout)? else {
+            q.stats.dropped.fetch_add(rows, Ordering::Relaxed);
+            return Ok(Pushed::Dropped);
+        };
+        if self.is_sealed() {
+            return Err(Error::closed("the engine is closed"));
+        }
+        q.batch_rows.fetch_add(rows, Ordering::AcqRel);
+        q.batches.lock().unwrap().push_back(batch);
+        let start = self.wpos;
+        if let Err(e) = self.publish(SLOT_BATCH, start) {
+            // Sealed between the check and the publish: take it back.
+            if let Some(b) = q.batches.lock().unwrap().pop_back() {
+                q.batch_rows.fetch_sub(b.num_rows() as u64, Ordering::AcqRel);
+            }
+            return Err(e);
+        }
+        Ok(Pushed::Queued)
+    }
+
+    /// Queues the end-of-input marker; waits for room regardless of policy.
+    pub(crate) fn push_close(&mut self, timeout: Duration) -> Result<()> {
+        self.reserve(0, 0, Overflow::Block, timeout)?;
+        let start = self.wpos;
+        self.publish(SLOT_CLOSE, start)
+    }
+}
