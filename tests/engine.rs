@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arrow::array::{Array, AsArray, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{
+    Array, AsArray, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
+};
 use arrow::datatypes::{DataType, Field, Float64Type, Int32Type, Int64Type, Schema};
 use eddy::{Engine, Status};
 
@@ -38,7 +40,11 @@ fn f64s(b: &RecordBatch, col: usize) -> Vec<Option<f64>> {
 }
 
 fn strs(b: &RecordBatch, col: usize) -> Vec<Option<String>> {
-    b.column(col).as_string::<i32>().iter().map(|s| s.map(str::to_string)).collect()
+    b.column(col)
+        .as_string::<i32>()
+        .iter()
+        .map(|s| s.map(str::to_string))
+        .collect()
 }
 
 fn push_trade(input: &mut eddy::Input, sym: &str, price: f64, vol: i64) {
@@ -105,11 +111,18 @@ fn unset_columns_are_null_and_all_types_round_trip() {
     assert_eq!(b.column(0).as_boolean().value(0), true);
     assert_eq!(b.column(1).as_primitive::<Int32Type>().value(0), -7);
     assert_eq!(i64s(&b, 2)[0], Some(i64::MIN));
-    assert_eq!(b.column(3).as_primitive::<arrow::datatypes::Float32Type>().value(0), 1.5);
+    assert_eq!(
+        b.column(3)
+            .as_primitive::<arrow::datatypes::Float32Type>()
+            .value(0),
+        1.5
+    );
     assert_eq!(f64s(&b, 4)[0], Some(-2.25));
     assert_eq!(strs(&b, 5)[0].as_deref(), Some("héllo"));
     assert_eq!(
-        b.column(6).as_primitive::<arrow::datatypes::TimestampMillisecondType>().value(0),
+        b.column(6)
+            .as_primitive::<arrow::datatypes::TimestampMillisecondType>()
+            .value(0),
         1_700_000_000_123
     );
     for c in 0..7 {
@@ -120,7 +133,8 @@ fn unset_columns_are_null_and_all_types_round_trip() {
 #[test]
 fn appender_misuse_is_reported_and_row_discarded() {
     let e = engine("");
-    e.execute(&format!("{TRADES} INSERT INTO O SELECT * FROM Trades")).unwrap();
+    e.execute(&format!("{TRADES} INSERT INTO O SELECT * FROM Trades"))
+        .unwrap();
     let sub = e.subscribe("O").unwrap();
     let mut inp = e.open_input("Trades").unwrap();
     assert_eq!(inp.set_f64(1, 1.0).unwrap_err().status, Status::InvalidArgument);
@@ -129,11 +143,18 @@ fn appender_misuse_is_reported_and_row_discarded() {
     assert_eq!(inp.begin_row().unwrap_err().status, Status::InvalidArgument);
     let err = inp.set_i64(1, 5).unwrap_err();
     assert_eq!(err.status, Status::Schema);
-    assert!(err.message.contains("'price'") && err.message.contains("set_f64"), "{}", err.message);
+    assert!(
+        err.message.contains("'price'") && err.message.contains("set_f64"),
+        "{}",
+        err.message
+    );
     let err = inp.set_i64(9, 5).unwrap_err();
     assert_eq!(err.status, Status::InvalidArgument);
     assert!(err.message.contains("out of range"));
-    assert_eq!(inp.set_str(0, &[0xff, 0xfe]).unwrap_err().status, Status::InvalidArgument);
+    assert_eq!(
+        inp.set_str(0, &[0xff, 0xfe]).unwrap_err().status,
+        Status::InvalidArgument
+    );
     inp.set_f64(1, 1.0).unwrap();
     inp.end_row().unwrap();
     e.flush(5000).unwrap();
@@ -153,7 +174,9 @@ fn trades_batch(n: usize, start: i64) -> RecordBatch {
         schema,
         vec![
             Arc::new(Int64Array::from_iter_values((0..n as i64).map(|i| start + i))),
-            Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("S{}", i % 10)))),
+            Arc::new(StringArray::from_iter_values(
+                (0..n).map(|i| format!("S{}", i % 10)),
+            )),
             Arc::new(Float64Array::from_iter_values((0..n).map(|i| i as f64))),
         ],
     )
@@ -163,7 +186,8 @@ fn trades_batch(n: usize, start: i64) -> RecordBatch {
 #[test]
 fn arrow_batches_and_rows_keep_one_order() {
     let e = engine("");
-    e.execute(&format!("{TRADES} INSERT INTO O SELECT volume FROM Trades")).unwrap();
+    e.execute(&format!("{TRADES} INSERT INTO O SELECT volume FROM Trades"))
+        .unwrap();
     let sub = e.subscribe("O").unwrap();
     let mut inp = e.open_input("Trades").unwrap();
     push_trade(&mut inp, "A", 1.0, -1);
@@ -171,7 +195,10 @@ fn arrow_batches_and_rows_keep_one_order() {
     push_trade(&mut inp, "B", 1.0, 1000);
     inp.push_batch(&trades_batch(50, 2000)).unwrap();
     e.flush(5000).unwrap();
-    let got: Vec<i64> = i64s(&concat(&drain(&sub)).unwrap(), 0).into_iter().map(Option::unwrap).collect();
+    let got: Vec<i64> = i64s(&concat(&drain(&sub)).unwrap(), 0)
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
     let mut want = vec![-1];
     want.extend(0..100);
     want.push(1000);
@@ -182,7 +209,8 @@ fn arrow_batches_and_rows_keep_one_order() {
 #[test]
 fn bad_batches_are_rejected_whole() {
     let e = engine("");
-    e.execute(&format!("{TRADES} INSERT INTO O SELECT * FROM Trades")).unwrap();
+    e.execute(&format!("{TRADES} INSERT INTO O SELECT * FROM Trades"))
+        .unwrap();
     let sub = e.subscribe("O").unwrap();
     let mut inp = e.open_input("Trades").unwrap();
     let wrong_type = RecordBatch::try_new(
@@ -249,15 +277,26 @@ fn chains_and_fan_out() {
         push_trade(&mut inp, "X", 1.0, v);
     }
     e.flush(5000).unwrap();
-    assert_eq!(i64s(&concat(&drain(&last)).unwrap(), 0), vec![Some(1), Some(21), Some(41)]);
-    assert_eq!(i64s(&concat(&drain(&mid)).unwrap(), 1), vec![Some(0), Some(20), Some(40)]);
-    assert_eq!(i64s(&concat(&drain(&other)).unwrap(), 0), vec![Some(0), Some(1), Some(2)]);
+    assert_eq!(
+        i64s(&concat(&drain(&last)).unwrap(), 0),
+        vec![Some(1), Some(21), Some(41)]
+    );
+    assert_eq!(
+        i64s(&concat(&drain(&mid)).unwrap(), 1),
+        vec![Some(0), Some(20), Some(40)]
+    );
+    assert_eq!(
+        i64s(&concat(&drain(&other)).unwrap(), 0),
+        vec![Some(0), Some(1), Some(2)]
+    );
 }
 
 #[test]
 fn failing_statement_applies_nothing() {
     let e = engine("");
-    let err = e.execute("CREATE STREAM A (x INT); INSERT INTO B SELECT nope FROM A").unwrap_err();
+    let err = e
+        .execute("CREATE STREAM A (x INT); INSERT INTO B SELECT nope FROM A")
+        .unwrap_err();
     assert_eq!(err.status, Status::Sql);
     assert!(err.message.contains("nope"), "{}", err.message);
     assert_eq!(e.subscribe("A").err().unwrap().status, Status::NotFound);
@@ -269,7 +308,8 @@ fn failing_statement_applies_nothing() {
 #[test]
 fn cycles_are_rejected() {
     let e = engine("");
-    e.execute("CREATE STREAM A (x INT); INSERT INTO B SELECT x FROM A;").unwrap();
+    e.execute("CREATE STREAM A (x INT); INSERT INTO B SELECT x FROM A;")
+        .unwrap();
     let err = e.execute("INSERT INTO A SELECT x FROM B").unwrap_err();
     assert!(err.message.contains("cycle"), "{}", err.message);
 }
@@ -279,7 +319,8 @@ fn block_policy_reports_full_and_ingests_nothing() {
     // A subscriber that is never read stops the worker (block), the input
     // queue fills, and pushes fail with FULL after the timeout.
     let e = engine("queue_capacity=4;push_timeout_ms=20;subscriber_capacity=1;batch_rows=1");
-    e.execute(&format!("{TRADES} INSERT INTO O SELECT volume FROM Trades")).unwrap();
+    e.execute(&format!("{TRADES} INSERT INTO O SELECT volume FROM Trades"))
+        .unwrap();
     let sub = e.subscribe("O").unwrap();
     let mut inp = e.open_input("Trades").unwrap();
     let mut ok = 0;
@@ -311,8 +352,11 @@ fn block_policy_reports_full_and_ingests_nothing() {
 #[test]
 fn drop_policies_count_every_row() {
     for policy in ["drop_newest", "drop_oldest"] {
-        let e = engine(&format!("queue_capacity=8;subscriber_capacity=4;overflow={policy}"));
-        e.execute(&format!("{TRADES} INSERT INTO O SELECT volume FROM Trades")).unwrap();
+        let e = engine(&format!(
+            "queue_capacity=8;subscriber_capacity=4;overflow={policy}"
+        ));
+        e.execute(&format!("{TRADES} INSERT INTO O SELECT volume FROM Trades"))
+            .unwrap();
         let sub = e.subscribe("O").unwrap();
         let mut inp = e.open_input("Trades").unwrap();
         let pushed = 5000;
@@ -320,20 +364,36 @@ fn drop_policies_count_every_row() {
             push_trade(&mut inp, "S", 1.0, i);
         }
         e.flush(5000).unwrap();
-        let got: Vec<i64> = drain(&sub).iter().flat_map(|b| i64s(b, 0)).map(Option::unwrap).collect();
+        let got: Vec<i64> = drain(&sub)
+            .iter()
+            .flat_map(|b| i64s(b, 0))
+            .map(Option::unwrap)
+            .collect();
         let stats = e.stats_json();
         let num = |key: &str, stream: &str| -> u64 {
             let at = stats.find(&format!("\"name\":\"{stream}\"")).unwrap();
             let s = &stats[at..];
             let k = s.find(&format!("\"{key}\":")).unwrap() + key.len() + 3;
-            s[k..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+            s[k..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
         };
         let (tin, tdropped) = (num("events_in", "Trades"), num("dropped", "Trades"));
-        assert_eq!(tin + tdropped, pushed as u64, "{policy}: every pushed row processed or dropped: {stats}");
+        assert_eq!(
+            tin + tdropped,
+            pushed as u64,
+            "{policy}: every pushed row processed or dropped: {stats}"
+        );
         let (oin, odropped) = (num("events_in", "O"), num("dropped", "O"));
         assert_eq!(oin, tin);
         assert_eq!(got.len() as u64 + odropped, oin, "{policy}: {stats}");
-        assert!(got.windows(2).all(|w| w[0] < w[1]), "{policy}: survivors keep order");
+        assert!(
+            got.windows(2).all(|w| w[0] < w[1]),
+            "{policy}: survivors keep order"
+        );
         if policy == "drop_oldest" && !got.is_empty() {
             assert_eq!(*got.last().unwrap(), pushed - 1, "drop_oldest keeps the newest");
         }
@@ -343,7 +403,8 @@ fn drop_policies_count_every_row() {
 #[test]
 fn strings_wrap_around_the_arena() {
     let e = engine("queue_capacity=16;queue_bytes=1024");
-    e.execute("CREATE STREAM S (s STRING, n BIGINT); INSERT INTO O SELECT s, n FROM S").unwrap();
+    e.execute("CREATE STREAM S (s STRING, n BIGINT); INSERT INTO O SELECT s, n FROM S")
+        .unwrap();
     let sub = e.subscribe("O").unwrap();
     let mut inp = e.open_input("S").unwrap();
     let want: Vec<String> = (0..3000).map(|i| "x".repeat(i % 300) + &i.to_string()).collect();
@@ -371,7 +432,10 @@ fn strings_wrap_around_the_arena() {
 #[test]
 fn producers_on_threads_keep_their_order() {
     let e = engine("queue_capacity=1024");
-    e.execute(&format!("{TRADES} INSERT INTO O SELECT symbol, volume FROM Trades")).unwrap();
+    e.execute(&format!(
+        "{TRADES} INSERT INTO O SELECT symbol, volume FROM Trades"
+    ))
+    .unwrap();
     let sub = e.subscribe("O").unwrap();
     let n = 50_000i64;
     let handles: Vec<_> = ["A", "B"]
@@ -406,7 +470,8 @@ fn producers_on_threads_keep_their_order() {
 #[test]
 fn close_drains_then_ends() {
     let e = engine("");
-    e.execute(&format!("{TRADES} INSERT INTO O SELECT volume FROM Trades")).unwrap();
+    e.execute(&format!("{TRADES} INSERT INTO O SELECT volume FROM Trades"))
+        .unwrap();
     let sub = e.subscribe("O").unwrap();
     let mut inp = e.open_input("Trades").unwrap();
     for i in 0..10 {
@@ -424,7 +489,10 @@ fn close_drains_then_ends() {
         }
     }
     assert_eq!(got.len(), 10, "every row pushed before close was processed");
-    assert_eq!(e.execute("CREATE STREAM Z (x INT)").unwrap_err().status, Status::Closed);
+    assert_eq!(
+        e.execute("CREATE STREAM Z (x INT)").unwrap_err().status,
+        Status::Closed
+    );
     assert_eq!(e.flush(0).unwrap_err().status, Status::Closed);
     assert_eq!(e.open_input("Trades").err().unwrap().status, Status::Closed);
     assert_eq!(inp.begin_row().unwrap_err().status, Status::Closed);
@@ -434,12 +502,15 @@ fn close_drains_then_ends() {
 #[test]
 fn callbacks_run_only_inside_poll() {
     let e = engine("");
-    e.execute(&format!("{TRADES} INSERT INTO O SELECT volume FROM Trades")).unwrap();
+    e.execute(&format!("{TRADES} INSERT INTO O SELECT volume FROM Trades"))
+        .unwrap();
     let sub = e.subscribe("O").unwrap();
     let seen = Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
     let s2 = seen.clone();
     sub.set_callback(Box::new(move |b: &RecordBatch| {
-        s2.lock().unwrap().extend(b.column(0).as_primitive::<Int64Type>().values().iter().copied())
+        s2.lock()
+            .unwrap()
+            .extend(b.column(0).as_primitive::<Int64Type>().values().iter().copied())
     }))
     .unwrap();
     let mut inp = e.open_input("Trades").unwrap();
@@ -448,7 +519,10 @@ fn callbacks_run_only_inside_poll() {
     }
     e.flush(5000).unwrap();
     assert!(seen.lock().unwrap().is_empty(), "nothing runs outside poll");
-    assert_eq!(sub.next(Some(Duration::ZERO)).unwrap_err().status, Status::InvalidArgument);
+    assert_eq!(
+        sub.next(Some(Duration::ZERO)).unwrap_err().status,
+        Status::InvalidArgument
+    );
     let mut delivered = 0;
     while seen.lock().unwrap().len() < 5 {
         delivered += e.poll(1000).unwrap();
@@ -472,9 +546,16 @@ fn options_are_validated() {
 #[test]
 fn stream_options_in_with_clause() {
     let e = engine("");
-    e.execute("CREATE STREAM A (x INT) WITH (overflow = 'drop_newest', queue_capacity = 16)").unwrap();
-    let err = e.execute("CREATE STREAM B (x INT) WITH (colour = 'red')").unwrap_err();
-    assert!(err.message.contains("colour") && err.message.contains("line 1:"), "{}", err.message);
+    e.execute("CREATE STREAM A (x INT) WITH (overflow = 'drop_newest', queue_capacity = 16)")
+        .unwrap();
+    let err = e
+        .execute("CREATE STREAM B (x INT) WITH (colour = 'red')")
+        .unwrap_err();
+    assert!(
+        err.message.contains("colour") && err.message.contains("line 1:"),
+        "{}",
+        err.message
+    );
     assert_eq!(e.subscribe("B").err().unwrap().status, Status::NotFound);
 }
 
@@ -483,5 +564,8 @@ fn manual_clock() {
     let e = engine("clock=manual");
     e.advance_time(1000).unwrap();
     assert_eq!(e.advance_time(10).unwrap_err().status, Status::InvalidArgument);
-    assert_eq!(engine("").advance_time(5).unwrap_err().status, Status::InvalidArgument);
+    assert_eq!(
+        engine("").advance_time(5).unwrap_err().status,
+        Status::InvalidArgument
+    );
 }

@@ -269,7 +269,7 @@ impl Value {
         }
         Ok(match self {
             Value::Scalar(_) => {
-                if b.is_valid(0) && b.value(0) {
+                if bool_of(b) == Some(true) {
                     BooleanBuffer::new_set(rows)
                 } else {
                     BooleanBuffer::new_unset(rows)
@@ -366,8 +366,9 @@ fn logical_not(v: Value) -> Result<Value> {
     Ok(v.same_shape(Arc::new(not(b)?)))
 }
 
+/// The value of a one-row BOOL scalar (None for NULL).
 fn bool_of(b: &BooleanArray) -> Option<bool> {
-    b.is_valid(0).then(|| b.value(0))
+    (b.len() == 1 && b.is_valid(0)).then(|| b.value(0))
 }
 
 /// Kleene AND (`and == true`) or OR of two BOOL values.
@@ -562,7 +563,7 @@ fn eval_function(func: Func, args: &[Expr], data_type: &DataType, batch: &Record
         Func::Concat => strings::concat_fn(&values, rows),
         Func::Substring => strings::substring(&values[0], &values[1], values.get(2), rows),
         Func::Abs => arith::abs(&values[0]),
-        Func::Round => arith::round(&values[0], values.get(1), rows),
+        Func::Round => arith::round(&values[0], values.get(1)),
         Func::Floor => arith::floor_ceil(&values[0], true),
         Func::Ceil => arith::floor_ceil(&values[0], false),
         Func::Sqrt => arith::sqrt(&values[0]),

@@ -24,7 +24,7 @@ pub(crate) struct EngineShared {
     inputs: Mutex<Vec<Arc<InputQueue>>>,
     inputs_gen: AtomicU64,
     pub(crate) worker_parked: AtomicBool,
-    worker_thread: Mutex<Option<Thread>>,
+    worker_thread: std::sync::OnceLock<Thread>,
     flush_req: AtomicU64,
     flush_done: Mutex<u64>,
     flush_cv: Condvar,
@@ -66,7 +66,7 @@ impl EngineShared {
     #[inline]
     pub(crate) fn wake_worker(&self) {
         if self.worker_parked.load(Ordering::SeqCst) {
-            if let Some(t) = self.worker_thread.lock().unwrap().as_ref() {
+            if let Some(t) = self.worker_thread.get() {
                 t.unpark();
             }
         }
@@ -139,7 +139,7 @@ impl Engine {
             inputs: Mutex::new(Vec::new()),
             inputs_gen: AtomicU64::new(0),
             worker_parked: AtomicBool::new(false),
-            worker_thread: Mutex::new(None),
+            worker_thread: std::sync::OnceLock::new(),
             flush_req: AtomicU64::new(0),
             flush_done: Mutex::new(0),
             flush_cv: Condvar::new(),
@@ -157,7 +157,7 @@ impl Engine {
             .name("eddy-worker".into())
             .spawn(move || worker_main(s2))
             .map_err(|e| Error::new(Status::Io, format!("cannot start the worker thread: {e}")))?;
-        *shared.worker_thread.lock().unwrap() = Some(handle.thread().clone());
+        let _ = shared.worker_thread.set(handle.thread().clone());
         Ok(Engine {
             shared,
             worker: Arc::new(Mutex::new(Some(handle))),
@@ -365,7 +365,7 @@ impl Engine {
                 s.set_unbounded();
             }
         }
-        if let Some(t) = self.shared.worker_thread.lock().unwrap().as_ref() {
+        if let Some(t) = self.shared.worker_thread.get() {
             t.unpark();
         }
         let handle = self.worker.lock().unwrap().take();

@@ -64,8 +64,21 @@ impl Input {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn column(&self, col: u32, want: &[ColKind], setter: &str) -> Result<usize> {
+        let c = col as usize;
+        if self.row_open {
+            if let Some(kind) = self.producer.q.kinds.get(c) {
+                if want.contains(kind) {
+                    return Ok(c);
+                }
+            }
+        }
+        self.column_error(col, setter)
+    }
+
+    #[cold]
+    fn column_error(&self, col: u32, setter: &str) -> Result<usize> {
         if !self.row_open {
             return Err(Error::invalid("no row is open; call begin_row first"));
         }
@@ -77,7 +90,7 @@ impl Input {
                 kinds.len()
             )));
         };
-        if !want.contains(kind) {
+        {
             let f = self.producer.q.schema.field(c);
             return Err(Error::schema(format!(
                 "column {col} '{}' is {}; {setter} cannot set it (use {})",
@@ -158,7 +171,10 @@ impl Input {
             return Err(Error::invalid("no row is open; call begin_row first"));
         }
         self.row_open = false;
-        self.usable()?;
+        if self.closed {
+            return Err(Error::closed("this input is closed"));
+        }
+        // An engine close is caught by the publish itself (the tail is sealed).
         let r = self
             .producer
             .push_row(&self.stage, self.settings.overflow, self.timeout);

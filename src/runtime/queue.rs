@@ -425,16 +425,16 @@ impl Producer {
         policy: Overflow,
         timeout: Duration,
     ) -> Result<Option<u64>> {
-        let q = self.q.clone();
-        if bytes > q.arena_size / 2 {
+        if bytes > self.q.arena_size / 2 {
             return Err(Error::invalid(format!(
                 "row carries {bytes} bytes of strings; an input queue takes at most {} per row (raise queue_bytes)",
-                q.arena_size / 2
+                self.q.arena_size / 2
             )));
         }
         if let Some(p) = self.fits(self.cached_head, bytes, batch_rows) {
             return Ok(Some(p));
         }
+        let q = self.q.clone();
         self.cached_head = q.head.load(Ordering::Acquire) & !READING;
         if let Some(p) = self.fits(self.cached_head, bytes, batch_rows) {
             return Ok(Some(p));
@@ -545,7 +545,9 @@ impl Producer {
 
     /// Commits a staged row. On Err nothing was queued.
     pub(crate) fn push_row(&mut self, stage: &Stage, policy: Overflow, timeout: Duration) -> Result<Pushed> {
-        let q = self.q.clone();
+        // SAFETY: `self.q` is never reassigned while the Producer lives; a
+        // plain reference avoids two atomic refcount updates per row.
+        let q: &InputQueue = unsafe { &*Arc::as_ptr(&self.q) };
         let bytes = stage.strs.len() as u64;
         let Some(pos) = self.reserve(bytes, 0, policy, timeout)? else {
             q.stats.dropped.fetch_add(1, Ordering::Relaxed);

@@ -79,8 +79,8 @@ macro_rules! int_ops {
                 if digits >= 0 {
                     return (self, true);
                 }
-                // |x| < 2^63 < 10^19 / 2... except near the i64 limits, so
-                // 10^20 and beyond always round to 0.
+                // Every i64 is below 10^20 / 2, so from 20 digits on all
+                // values round to 0 (19 digits can still overflow).
                 if digits < -19 {
                     return (0, true);
                 }
@@ -532,7 +532,7 @@ where
 }
 
 /// ROUND(x [, digits]), half away from zero; same type as x.
-pub(crate) fn round(x: &Value, digits: Option<&Value>, _rows: usize) -> Result<Value> {
+pub(crate) fn round(x: &Value, digits: Option<&Value>) -> Result<Value> {
     let digits = digits.map(|d| as_int64(d, "ROUND digits")).transpose()?;
     let digits = digits.as_ref();
     match x.data_type() {

@@ -21,6 +21,7 @@ use arrow::array::{Array, AsArray, BooleanArray, StringArray};
 use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::datatypes::DataType;
 
+use super::strings::{change_case, row_bytes};
 use super::Value;
 use crate::error::{Error, Result};
 use crate::types::type_name;
@@ -74,6 +75,35 @@ fn fold(c: char) -> char {
 #[inline(always)]
 fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// Leftmost occurrence of `needle` in `hay`. A first-byte scan plus compare
+/// is fastest for the short strings and needles LIKE usually sees (and needs
+/// no per-call setup, unlike `str::find`); long inputs go to `str::find`'s
+/// linear-time search. A match of valid UTF-8 in valid UTF-8 always starts
+/// at a character boundary.
+#[inline]
+fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = match needle.split_first() {
+        Some(x) => x,
+        None => return Some(0),
+    };
+    if hay.len() > 4096 || needle.len() > 64 {
+        let h = std::str::from_utf8(hay).ok()?;
+        let n = std::str::from_utf8(needle).ok()?;
+        return h.find(n);
+    }
+    let last = hay.len().checked_sub(needle.len())?;
+    let mut i = 0;
+    while i <= last {
+        let k = hay.get(i..=last)?.iter().position(|&b| b == first)?;
+        i += k;
+        if eq_bytes(hay.get(i + 1..i + needle.len())?, rest) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Whole-pattern shortcuts for case-sensitive patterns whose only wildcards
@@ -313,7 +343,7 @@ impl Matcher {
     /// End of the leftmost match of `seg` in `hay[from..limit]`.
     fn find(&self, seg: &Seg, hay: &str, from: usize, limit: usize) -> Option<usize> {
         if let Some(lit) = self.pure_lit(seg) {
-            let idx = hay.get(from..limit)?.find(lit)?;
+            let idx = find_bytes(hay.as_bytes().get(from..limit)?, lit.as_bytes())?;
             return Some(from + idx + lit.len());
         }
         let bytes = hay.as_bytes();
@@ -336,7 +366,7 @@ impl Matcher {
                 pos += utf8_len(*bytes.get(pos)?);
             }
             loop {
-                let q = pos + hay.get(pos..limit)?.find(first)?;
+                let q = pos + find_bytes(bytes.get(pos..limit)?, first.as_bytes())?;
                 if let Some(end) = self.match_pieces(rest, hay, q, limit) {
                     return Some(end);
                 }
@@ -367,7 +397,7 @@ impl Matcher {
                 let l = lit(a, b);
                 h.len() >= l.len() && eq_bytes(&h[h.len() - l.len()..], l)
             }
-            Shape::Contains(a, b) => hay.contains(self.lits.get(a..b).unwrap_or("")),
+            Shape::Contains(a, b) => find_bytes(h, lit(a, b)).is_some(),
         }
     }
 
@@ -424,8 +454,8 @@ fn match_column(m: &Matcher, a: &StringArray, negated: bool) -> BooleanBuffer {
             })
         }
         Shape::Contains(x, y) => {
-            let l = m.lits.get(x..y).unwrap_or("");
-            BooleanBuffer::collect_bool(n, |i| a.value(i).contains(l) != negated)
+            let l = lit(x, y);
+            BooleanBuffer::collect_bool(n, |i| find_bytes(a.value(i).as_bytes(), l).is_some() != negated)
         }
         Shape::General => BooleanBuffer::collect_bool(n, |i| m.matches_general(a.value(i)) != negated),
     }
@@ -461,8 +491,22 @@ pub(crate) fn like(
         if p.is_empty() {
             return Err(Error::internal("empty scalar value"));
         }
-        m.compile(p.value(0));
-        BooleanArray::new(match_column(&m, a, negated), a.nulls().cloned())
+        let pat = p.value(0);
+        let bits = if case_insensitive && row_bytes(a).is_ascii() {
+            // All-ASCII column: lowercase it in one pass and match the
+            // lowercased pattern case-sensitively (same result, and the
+            // case-sensitive shortcuts apply).
+            let lowered = change_case(&arg.same_shape(Arc::clone(arg.array())), false)?;
+            let la = strings(&lowered, what)?;
+            let folded: String = pat.chars().map(fold).collect();
+            let mut cs = Matcher::new(false);
+            cs.compile(&folded);
+            match_column(&cs, la, negated)
+        } else {
+            m.compile(pat);
+            match_column(&m, a, negated)
+        };
+        BooleanArray::new(bits, a.nulls().cloned())
     } else {
         // A pattern per row: recompile only when it changes.
         let mut compiled: Option<String> = None;

@@ -69,7 +69,7 @@ fn strings<'a>(v: &'a Value, what: &str) -> Result<&'a StringArray> {
 }
 
 /// The bytes of the rows of `a` (respecting a slice offset).
-fn row_bytes(a: &StringArray) -> &[u8] {
+pub(crate) fn row_bytes(a: &StringArray) -> &[u8] {
     let offsets = a.value_offsets();
     let (Some(&first), Some(&last)) = (offsets.first(), offsets.last()) else {
         return &[];

@@ -597,13 +597,14 @@ fn overflow_mask_across_word_boundaries() {
         .collect();
     let full = batch(vec![i32s(&vals)]);
     let out = out_i32(&ev(&bin(BinaryOp::Add, col(0, DataType::Int32), int(1)), &full));
-    for i in 0..n {
+    assert_eq!(out.len(), n);
+    for (i, v) in out.iter().enumerate() {
         let expected = if bad.contains(&i) || i == 5 || i == 130 {
             None
         } else {
             Some(i as i32 + 1)
         };
-        assert_eq!(out[i], expected, "row {i}");
+        assert_eq!(*v, expected, "row {i}");
     }
     // The same through a slice starting inside the first word.
     let b = full.slice(3, 190);
@@ -2353,4 +2354,183 @@ fn like_matches_reference_on_random_inputs() {
     assert_eq!(checked, 30_000);
     // Enough positives for the comparison to mean something.
     assert!(matched > 2_000, "{matched}");
+}
+
+#[test]
+fn like_column_paths_match_reference() {
+    // Through Expr::Like on columns (ASCII-only and mixed), so the shape
+    // shortcuts and the lowercased-column ILIKE path are covered too.
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut gen = |alphabet: &[char], max: u64| -> String {
+        let n = next() % (max + 1);
+        (0..n)
+            .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+            .collect()
+    };
+    let patterns: Vec<String> = (0..300)
+        .map(|_| gen(&['a', 'B', 'k', '\u{212A}', 'é', '%', '%', '_', '\\'], 6))
+        .collect();
+    for alphabet in [
+        &['a', 'b', 'A', 'K', 'k', '_', '%'][..],
+        &['a', 'B', 'é', 'É', '\u{212A}', 'k'][..],
+    ] {
+        let texts: Vec<String> = (0..64).map(|_| gen(alphabet, 8)).collect();
+        let texts_ref: Vec<Option<&str>> = texts.iter().map(|s| Some(s.as_str())).collect();
+        let b = batch(vec![strs(&texts_ref)]).slice(3, 60);
+        for p in &patterns {
+            for ci in [false, true] {
+                for negated in [false, true] {
+                    let e = like(col(0, DataType::Utf8), string(p), negated, ci);
+                    let got = out_bool(&ev(&e, &b));
+                    for (k, g) in got.iter().enumerate() {
+                        let s = &texts[k + 3];
+                        let want = like_reference(p, s, ci) != negated;
+                        assert_eq!(*g, Some(want), "{s:?} LIKE {p:?} ci={ci} negated={negated}");
+                    }
+                }
+            }
+        }
+    }
+}
+#[test]
+fn cast_float_to_string_notation_thresholds() {
+    // Plain decimal from 1e-5 up to (not including) 1e16, else exponent form.
+    let f = f64s(&[
+        Some(0.00001),
+        Some(1234567890123456.0),
+        Some(12345678901234567.0),
+        Some(1e15),
+        Some(5e-324),
+        Some(f64::MAX),
+    ]);
+    assert_eq!(
+        out_str(&cast_col(f, DataType::Utf8)),
+        some_strs(&[
+            Some("0.00001"),
+            Some("1234567890123456.0"),
+            Some("1.2345678901234568e16"),
+            Some("1000000000000000.0"),
+            Some("5e-324"),
+            Some("1.7976931348623157e308"),
+        ])
+    );
+    let f = f32s(&[Some(0.0001), Some(1e8), Some(3.4e38)]);
+    assert_eq!(
+        out_str(&cast_col(f, DataType::Utf8)),
+        some_strs(&[Some("0.0001"), Some("100000000.0"), Some("3.4e38")])
+    );
+}
+
+#[test]
+fn null_literal_arguments_propagate() {
+    let b = batch(vec![f64s(&[Some(1.5), None]), strs(&[Some("ab"), None])]);
+    let s = col(1, DataType::Utf8);
+    let f = col(0, DataType::Float64);
+    let cases: Vec<Expr> = vec![
+        func(Func::Upper, vec![null(DataType::Utf8)], DataType::Utf8),
+        func(Func::Length, vec![null(DataType::Utf8)], DataType::Int32),
+        func(Func::Abs, vec![null(DataType::Int64)], DataType::Int64),
+        func(
+            Func::Round,
+            vec![f.clone(), null(DataType::Int32)],
+            DataType::Float64,
+        ),
+        func(
+            Func::Round,
+            vec![null(DataType::Float64), int(1)],
+            DataType::Float64,
+        ),
+        func(Func::Sqrt, vec![null(DataType::Float64)], DataType::Float64),
+        func(
+            Func::Power,
+            vec![f.clone(), null(DataType::Float64)],
+            DataType::Float64,
+        ),
+        func(
+            Func::Substring,
+            vec![null(DataType::Utf8), int(1)],
+            DataType::Utf8,
+        ),
+        func(
+            Func::Substring,
+            vec![s.clone(), null(DataType::Int64)],
+            DataType::Utf8,
+        ),
+        like(null(DataType::Utf8), string("%"), false, false),
+        bin(BinaryOp::Concat, null(DataType::Utf8), s.clone()),
+        cast(null(DataType::Float64), DataType::Utf8),
+        neg(null(DataType::Float32)),
+        bin(BinaryOp::Lt, null(DataType::Utf8), s),
+    ];
+    for e in &cases {
+        let out = ev(e, &b);
+        assert_eq!(out.null_count(), 2, "{e:?}");
+    }
+    let e = func(Func::Upper, vec![string("a"), string("b")], DataType::Utf8);
+    assert!(err(&e, &b).contains("takes 1 arguments"));
+}
+
+#[test]
+fn nested_mixed_expression() {
+    // CASE WHEN s IS NULL THEN 'none' ELSE UPPER(s) || '!' END, and
+    // COALESCE(SUBSTRING(s, 2), 'x') = 'B' OR x % 2 = 1.
+    let b = batch(vec![
+        strs(&[Some("ab"), None, Some("éb"), Some("b")]),
+        i32s(&[Some(2), Some(3), None, Some(4)]),
+    ]);
+    let s = col(0, DataType::Utf8);
+    let x = col(1, DataType::Int32);
+    let e = case(
+        vec![(
+            Expr::IsNull {
+                arg: Box::new(s.clone()),
+                negated: false,
+            },
+            string("none"),
+        )],
+        Some(bin(
+            BinaryOp::Concat,
+            func(Func::Upper, vec![s.clone()], DataType::Utf8),
+            string("!"),
+        )),
+        DataType::Utf8,
+    );
+    assert_eq!(
+        out_str(&ev(&e, &b)),
+        some_strs(&[Some("AB!"), Some("none"), Some("ÉB!"), Some("B!")])
+    );
+    let p = bin(
+        BinaryOp::Or,
+        bin(
+            BinaryOp::Eq,
+            func(
+                Func::Upper,
+                vec![func(
+                    Func::Coalesce,
+                    vec![
+                        func(Func::Substring, vec![s, int(2)], DataType::Utf8),
+                        string("x"),
+                    ],
+                    DataType::Utf8,
+                )],
+                DataType::Utf8,
+            ),
+            string("B"),
+        ),
+        bin(BinaryOp::Eq, bin(BinaryOp::Mod, x, int(2)), int(1)),
+    );
+    assert_eq!(
+        out_bool(&ev(&p, &b)),
+        vec![Some(true), Some(true), Some(true), Some(false)]
+    );
+    assert_eq!(
+        p.eval_predicate(&b).unwrap(),
+        BooleanArray::from(vec![true, true, true, false])
+    );
 }
