@@ -90,16 +90,13 @@ impl Input {
                 kinds.len()
             )));
         };
-        {
-            let f = self.producer.q.schema.field(c);
-            return Err(Error::schema(format!(
-                "column {col} '{}' is {}; {setter} cannot set it (use {})",
-                f.name(),
-                type_name(f.data_type()),
-                setter_for(*kind)
-            )));
-        }
-        Ok(c)
+        let f = self.producer.q.schema.field(c);
+        Err(Error::schema(format!(
+            "column {col} '{}' is {}; {setter} cannot set it (use {})",
+            f.name(),
+            type_name(f.data_type()),
+            setter_for(*kind)
+        )))
     }
 
     pub fn set_null(&mut self, col: u32) -> Result<()> {
