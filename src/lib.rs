@@ -16,8 +16,3 @@ pub mod types;
 
 pub use error::{Error, Result, Status};
 pub use runtime::{Engine, Input, Options, Subscription};
-
-/// Library version, also exported to C as EDDY_VERSION_* macros.
-pub const VERSION_MAJOR: u32 = 0;
-pub const VERSION_MINOR: u32 = 1;
-pub const VERSION_PATCH: u32 = 0;

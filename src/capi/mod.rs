@@ -173,7 +173,7 @@ pub const EDDY_VERSION_PATCH: u32 = 0;
 /// MAJOR*1000000 + MINOR*1000 + PATCH of the linked library.
 #[no_mangle]
 pub extern "C" fn eddy_version_number() -> u32 {
-    crate::VERSION_MAJOR * 1_000_000 + crate::VERSION_MINOR * 1000 + crate::VERSION_PATCH
+    EDDY_VERSION_MAJOR * 1_000_000 + EDDY_VERSION_MINOR * 1000 + EDDY_VERSION_PATCH
 }
 
 /// "MAJOR.MINOR.PATCH" of the linked library; static, never freed.
@@ -237,5 +237,71 @@ pub unsafe extern "C" fn eddy_error_free(err: *mut eddy_error) {
 pub unsafe extern "C" fn eddy_string_free(s: *mut c_char) {
     if !s.is_null() {
         drop(CString::from_raw(s));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guard_turns_a_panic_into_a_status_and_marks_the_handle() {
+        let mut err: *mut eddy_error = std::ptr::null_mut();
+        let mut marked = false;
+        let st = guard(&mut err, || marked = true, || panic!("boom {}", 7));
+        assert_eq!(st, eddy_status::EDDY_ERR_PANIC);
+        assert!(marked);
+        unsafe {
+            assert_eq!(eddy_error_status(err), 12);
+            let msg = CStr::from_ptr(eddy_error_message(err)).to_str().unwrap();
+            assert!(msg.contains("boom 7"), "{msg}");
+            eddy_error_free(err);
+        }
+    }
+
+    #[test]
+    fn guard_passes_errors_and_success_through() {
+        let mut err: *mut eddy_error = std::ptr::null_mut();
+        assert_eq!(guard(&mut err, || {}, || Ok(())), eddy_status::EDDY_OK);
+        assert!(err.is_null(), "untouched on success");
+        let st = guard(&mut err, || {}, || Err(Error::sql("line 1:2: nope")));
+        assert_eq!(st, eddy_status::EDDY_ERR_SQL);
+        unsafe {
+            assert_eq!(
+                CStr::from_ptr(eddy_error_message(err)).to_str().unwrap(),
+                "line 1:2: nope"
+            );
+            eddy_error_free(err);
+        }
+        // A NULL err is allowed: only the status comes back.
+        assert_eq!(
+            guard(std::ptr::null_mut(), || {}, || Err(Error::invalid("x"))),
+            eddy_status::EDDY_ERR_INVALID_ARGUMENT
+        );
+    }
+
+    #[test]
+    fn status_names_cover_every_value() {
+        for v in 0..=12 {
+            let name = unsafe { CStr::from_ptr(eddy_status_name(v)) }.to_str().unwrap();
+            assert_eq!(name, Status::from_i32(v).unwrap().name());
+        }
+        assert_eq!(
+            unsafe { CStr::from_ptr(eddy_status_name(99)) }.to_str().unwrap(),
+            "EDDY_UNKNOWN_STATUS"
+        );
+        assert_eq!(eddy_version_number(), 1000);
+        assert_eq!(
+            unsafe { CStr::from_ptr(eddy_version_string()) }.to_str().unwrap(),
+            env!("CARGO_PKG_VERSION")
+        );
+        let v: Vec<u32> = env!("CARGO_PKG_VERSION")
+            .split('.')
+            .map(|x| x.parse().unwrap())
+            .collect();
+        assert_eq!(
+            v,
+            vec![EDDY_VERSION_MAJOR, EDDY_VERSION_MINOR, EDDY_VERSION_PATCH]
+        );
     }
 }
