@@ -234,6 +234,7 @@ pub unsafe extern "C" fn eddy_input_push_arrow(
             return Err(null_arg("batch"));
         };
         let schema = schema.as_ref().ok_or_else(|| null_arg("schema"))?;
+        super::arrow_check::check_batch(&array, schema)?;
         let data = arrow::ffi::from_ffi(array, schema)
             .map_err(|e| Error::invalid(format!("cannot import the Arrow batch: {e}")))?;
         if !matches!(data.data_type(), DataType::Struct(_)) {

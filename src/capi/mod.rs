@@ -11,6 +11,7 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
+mod arrow_check;
 pub mod batch;
 pub mod engine;
 pub mod input;
