@@ -79,13 +79,21 @@ unsafe fn check(array: *const RawArray, schema: *const RawSchema, path: &str) ->
         )));
     };
     if !a.dictionary.is_null() || !s.dictionary.is_null() {
-        return Err(Error::schema(format!("dictionary-encoded column at {path} is not accepted")));
+        return Err(Error::schema(format!(
+            "dictionary-encoded column at {path} is not accepted"
+        )));
     }
     if a.length < 0 || a.offset < 0 || a.null_count < -1 {
-        return bad(format!("negative length {}, offset {} or null_count {}", a.length, a.offset, a.null_count));
+        return bad(format!(
+            "negative length {}, offset {} or null_count {}",
+            a.length, a.offset, a.null_count
+        ));
     }
     if !buffers.contains(&a.n_buffers) {
-        return bad(format!("format '{format}' needs {buffers:?} buffers, the array has {}", a.n_buffers));
+        return bad(format!(
+            "format '{format}' needs {buffers:?} buffers, the array has {}",
+            a.n_buffers
+        ));
     }
     if a.n_buffers > 0 && a.buffers.is_null() {
         return bad("buffers pointer is NULL".into());
@@ -149,8 +157,14 @@ mod tests {
 
     #[test]
     fn layout_matches_arrow_rs() {
-        assert_eq!(std::mem::size_of::<RawArray>(), std::mem::size_of::<arrow::ffi::FFI_ArrowArray>());
-        assert_eq!(std::mem::size_of::<RawSchema>(), std::mem::size_of::<arrow::ffi::FFI_ArrowSchema>());
+        assert_eq!(
+            std::mem::size_of::<RawArray>(),
+            std::mem::size_of::<arrow::ffi::FFI_ArrowArray>()
+        );
+        assert_eq!(
+            std::mem::size_of::<RawSchema>(),
+            std::mem::size_of::<arrow::ffi::FFI_ArrowSchema>()
+        );
     }
 
     #[test]

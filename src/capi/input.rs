@@ -19,25 +19,23 @@ pub struct eddy_input {
     poisoned: bool,
 }
 
+impl Handle for eddy_input {
+    const MAGIC: u64 = MAGIC_INPUT;
+    const NAME: &'static str = "input";
+    fn tag(&self) -> u64 {
+        self.magic
+    }
+    fn poisoned(&mut self) -> &mut bool {
+        &mut self.poisoned
+    }
+}
+
 unsafe fn with_input(
     i: *mut eddy_input,
     err: *mut *mut eddy_error,
     f: impl FnOnce(&mut Input) -> Result<()>,
 ) -> eddy_status {
-    let Some(h) = i.as_mut() else {
-        return fail(err, null_arg("input"));
-    };
-    if h.magic != MAGIC_INPUT {
-        return fail(err, Error::invalid("input handle is not a live eddy_input"));
-    }
-    if h.poisoned {
-        return fail(
-            err,
-            Error::new(Status::Panic, "input handle is unusable after an internal panic"),
-        );
-    }
-    let poisoned = &mut h.poisoned as *mut bool;
-    guard(err, || *poisoned = true, || f(&mut h.input))
+    with_handle(i, err, |h| f(&mut h.input))
 }
 
 /// Opens a producer on `stream`. *out receives the handle.

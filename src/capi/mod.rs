@@ -140,6 +140,53 @@ pub(crate) fn guard(
     }
 }
 
+/// A handle owned by one thread at a time (input, subscription): tagged so a
+/// wrong or stale pointer is refused, and poisoned by a panic.
+pub(crate) trait Handle {
+    const MAGIC: u64;
+    /// "input", "subscription": names the parameter and the C type.
+    const NAME: &'static str;
+    fn tag(&self) -> u64;
+    fn poisoned(&mut self) -> &mut bool;
+}
+
+/// Checks a handle and runs `f` on it at the boundary.
+pub(crate) unsafe fn with_handle<H: Handle>(
+    h: *mut H,
+    err: *mut *mut eddy_error,
+    f: impl FnOnce(&mut H) -> Result<()>,
+) -> eddy_status {
+    let Some(h) = h.as_mut() else {
+        return fail(err, null_arg(H::NAME));
+    };
+    if h.tag() != H::MAGIC {
+        return fail(
+            err,
+            Error::invalid(format!("{0} handle is not a live eddy_{0}", H::NAME)),
+        );
+    }
+    if *h.poisoned() {
+        return fail(
+            err,
+            Error::new(
+                Status::Panic,
+                format!("{} handle is unusable after an internal panic", H::NAME),
+            ),
+        );
+    }
+    match catch_unwind(AssertUnwindSafe(|| f(&mut *h))) {
+        Ok(Ok(())) => eddy_status::EDDY_OK,
+        Ok(Err(e)) => fail(err, e),
+        Err(p) => {
+            *h.poisoned() = true;
+            fail(
+                err,
+                Error::new(Status::Panic, format!("internal panic: {}", panic_message(&*p))),
+            )
+        }
+    }
+}
+
 /// Borrows a NUL-terminated UTF-8 string argument.
 pub(crate) unsafe fn str_arg<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
     if p.is_null() {

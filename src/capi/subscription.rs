@@ -9,7 +9,6 @@ use arrow::ffi::{FFI_ArrowArray, FFI_ArrowSchema};
 use super::batch::eddy_batch;
 use super::engine::{eddy_engine, engine_ref};
 use super::*;
-use crate::error::Error;
 use crate::runtime::Subscription;
 
 /// A subscription handle.
@@ -19,6 +18,17 @@ pub struct eddy_subscription {
     /// Column names as C strings, for eddy_batch_column_name.
     names: Arc<Vec<CString>>,
     poisoned: bool,
+}
+
+impl Handle for eddy_subscription {
+    const MAGIC: u64 = MAGIC_SUB;
+    const NAME: &'static str = "subscription";
+    fn tag(&self) -> u64 {
+        self.magic
+    }
+    fn poisoned(&mut self) -> &mut bool {
+        &mut self.poisoned
+    }
 }
 
 /// Callback type: `batch` is valid only during the call.
@@ -31,26 +41,7 @@ unsafe fn with_sub(
     err: *mut *mut eddy_error,
     f: impl FnOnce(&mut eddy_subscription) -> Result<()>,
 ) -> eddy_status {
-    let Some(h) = s.as_mut() else {
-        return fail(err, null_arg("subscription"));
-    };
-    if h.magic != MAGIC_SUB {
-        return fail(
-            err,
-            Error::invalid("subscription handle is not a live eddy_subscription"),
-        );
-    }
-    if h.poisoned {
-        return fail(
-            err,
-            Error::new(
-                Status::Panic,
-                "subscription handle is unusable after an internal panic",
-            ),
-        );
-    }
-    let poisoned = &mut h.poisoned as *mut bool;
-    guard(err, || *poisoned = true, || f(h))
+    with_handle(s, err, f)
 }
 
 /// Subscribes to everything `stream` emits after this call.

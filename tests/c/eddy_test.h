@@ -93,6 +93,19 @@ static inline bool et_check(bool ok, const char *file, int line, const char *wha
                     #actual, #expected, a_, e_);                             \
     } while (0)
 
+/* Takes the next batch available right now into *arr / *sch (the caller
+ * releases both). Returns false when there is none, checking that the
+ * status said so (EDDY_ERR_TIMEOUT). */
+static inline bool et_next_now_at(eddy_subscription *sub, struct ArrowArray *arr, struct ArrowSchema *sch,
+                                  const char *file, int line) {
+    eddy_status st = eddy_subscription_next(sub, 0, arr, sch, ERR);
+    if (st == EDDY_OK) return true;
+    et_check(st == EDDY_ERR_TIMEOUT, file, line, "eddy_subscription_next with nothing left gives EDDY_ERR_TIMEOUT");
+    eddy_error_free(et_err);
+    return false;
+}
+#define ET_NEXT_NOW(sub, arr, sch) et_next_now_at((sub), (arr), (sch), __FILE__, __LINE__)
+
 #define CHECK_UINT(actual, expected)                                         \
     do {                                                                     \
         unsigned long long a_ = (unsigned long long)(actual),                \

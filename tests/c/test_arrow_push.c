@@ -81,15 +81,9 @@ static void make_variant(made_t *m, const char *a_format, bool extra) {
 
 static int drain_rows(eddy_subscription *sub, struct ArrowArray *keep, struct ArrowSchema *keep_schema) {
     int rows = 0;
-    for (;;) {
-        struct ArrowArray arr;
-        struct ArrowSchema sch;
-        eddy_status st = eddy_subscription_next(sub, 0, &arr, &sch, ERR);
-        if (st != EDDY_OK) {
-            CHECK_INT(st, EDDY_ERR_TIMEOUT);
-            eddy_error_free(et_err);
-            return rows;
-        }
+    struct ArrowArray arr;
+    struct ArrowSchema sch;
+    while (ET_NEXT_NOW(sub, &arr, &sch)) {
         rows += (int)arr.length;
         if (keep != NULL && keep->release == NULL) {
             *keep = arr;
@@ -99,6 +93,7 @@ static int drain_rows(eddy_subscription *sub, struct ArrowArray *keep, struct Ar
             sch.release(&sch);
         }
     }
+    return rows;
 }
 
 static void check_good_result(const struct ArrowArray *a, const struct ArrowSchema *s) {

@@ -29,15 +29,9 @@ static void push_n(eddy_input *in, int from, int n) {
  * even numbers from *next_even. */
 static int pull_now(eddy_subscription *sub, int *next_even) {
     int rows = 0;
-    for (;;) {
-        struct ArrowArray arr;
-        struct ArrowSchema sch;
-        eddy_status st = eddy_subscription_next(sub, 0, &arr, &sch, ERR);
-        if (st != EDDY_OK) {
-            CHECK_INT(st, EDDY_ERR_TIMEOUT);
-            eddy_error_free(et_err);
-            return rows;
-        }
+    struct ArrowArray arr;
+    struct ArrowSchema sch;
+    while (ET_NEXT_NOW(sub, &arr, &sch)) {
         for (int64_t r = 0; r < arr.length; r++) {
             int32_t v = au_i32(arr.children[0], arr.offset, r);
             if (v != *next_even) {
@@ -54,6 +48,7 @@ static int pull_now(eddy_subscription *sub, int *next_even) {
         arr.release(&arr);
         sch.release(&sch);
     }
+    return rows;
 }
 
 static void test_flush_pull(void) {

@@ -10,15 +10,9 @@
 /* Reads every batch available now; appends column `col` (INT) to vals. */
 static int drain_ints(eddy_subscription *sub, const char *col, int32_t *vals, int cap) {
     int n = 0;
-    for (;;) {
-        struct ArrowArray arr;
-        struct ArrowSchema sch;
-        eddy_status st = eddy_subscription_next(sub, 0, &arr, &sch, ERR);
-        if (st != EDDY_OK) {
-            CHECK_INT(st, EDDY_ERR_TIMEOUT);
-            eddy_error_free(et_err);
-            return n;
-        }
+    struct ArrowArray arr;
+    struct ArrowSchema sch;
+    while (ET_NEXT_NOW(sub, &arr, &sch)) {
         int64_t c = au_child_index(&sch, col);
         CHECK(c >= 0);
         if (c >= 0) {
@@ -31,6 +25,7 @@ static int drain_ints(eddy_subscription *sub, const char *col, int32_t *vals, in
         arr.release(&arr);
         sch.release(&sch);
     }
+    return n;
 }
 
 static void push_range(eddy_input *in, int from, int to) {
