@@ -350,6 +350,16 @@ enum eddy_status eddy_engine_close(struct eddy_engine *engine, struct eddy_error
 void eddy_engine_free(struct eddy_engine *engine);
 
 /**
+ * Exports the schema of `stream` (a struct schema, one child per column)
+ * through the Arrow C Data Interface into *out_schema; the caller releases
+ * it. EDDY_ERR_NOT_FOUND for an unknown stream.
+ */
+enum eddy_status eddy_engine_stream_schema(struct eddy_engine *engine,
+                                           const char *stream,
+                                           struct ArrowSchema *out_schema,
+                                           struct eddy_error **err);
+
+/**
  * Opens a producer on `stream`. *out receives the handle.
  */
 enum eddy_status eddy_input_open(struct eddy_engine *engine,

@@ -171,3 +171,28 @@ pub unsafe extern "C" fn eddy_engine_free(engine: *mut eddy_engine) {
         drop(h);
     }));
 }
+
+/// Exports the schema of `stream` (a struct schema, one child per column)
+/// through the Arrow C Data Interface into *out_schema; the caller releases
+/// it. EDDY_ERR_NOT_FOUND for an unknown stream.
+#[no_mangle]
+pub unsafe extern "C" fn eddy_engine_stream_schema(
+    engine: *mut eddy_engine,
+    stream: *const c_char,
+    out_schema: *mut arrow::ffi::FFI_ArrowSchema,
+    err: *mut *mut eddy_error,
+) -> eddy_status {
+    with_engine(engine, err, |e| {
+        let name = str_arg(stream, "stream")?;
+        if out_schema.is_null() {
+            return Err(null_arg("out_schema"));
+        }
+        let schema = e
+            .stream_schema(name)
+            .ok_or_else(|| Error::not_found(format!("unknown stream '{name}'")))?;
+        let dt = arrow::datatypes::DataType::Struct(schema.fields().clone());
+        let ffi = arrow::ffi::FFI_ArrowSchema::try_from(&dt)?;
+        std::ptr::write(out_schema, ffi);
+        Ok(())
+    })
+}

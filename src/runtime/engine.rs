@@ -224,6 +224,12 @@ impl Engine {
         })
     }
 
+    /// The schema of a stream (lookup is case-insensitive).
+    pub fn stream_schema(&self, stream: &str) -> Option<arrow::datatypes::SchemaRef> {
+        let df = self.shared.lock_dataflow();
+        df.lookup(stream).map(|i| df.streams[i].schema.clone())
+    }
+
     /// Names and schemas of every stream, in creation order.
     pub fn streams(&self) -> Vec<(String, arrow::datatypes::SchemaRef)> {
         self.shared

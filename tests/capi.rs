@@ -1,0 +1,69 @@
+//! The C ABI called from Rust, for what is easiest to check here (the C tests
+//! under tests/c cover the boundary from C).
+
+use std::ffi::{CStr, CString};
+use std::ptr;
+
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::ffi::FFI_ArrowSchema;
+use eddy::capi::engine::*;
+use eddy::capi::*;
+
+unsafe fn open() -> *mut eddy_engine {
+    let mut e = ptr::null_mut();
+    assert_eq!(
+        eddy_engine_open(ptr::null(), &mut e, ptr::null_mut()),
+        eddy_status::EDDY_OK
+    );
+    e
+}
+
+#[test]
+fn stream_schema_is_exported() {
+    unsafe {
+        let e = open();
+        let sql = CString::new(
+            "CREATE STREAM T (s STRING, ts TIMESTAMP); INSERT INTO O SELECT UPPER(s) AS u, ts FROM T",
+        )
+        .unwrap();
+        assert_eq!(
+            eddy_engine_execute(e, sql.as_ptr(), ptr::null_mut()),
+            eddy_status::EDDY_OK
+        );
+        let mut out = FFI_ArrowSchema::empty();
+        let name = CString::new("o").unwrap();
+        assert_eq!(
+            eddy_engine_stream_schema(e, name.as_ptr(), &mut out, ptr::null_mut()),
+            eddy_status::EDDY_OK
+        );
+        let dt = DataType::try_from(&out).unwrap();
+        let want = Schema::new(vec![
+            Field::new("u", DataType::Utf8, true),
+            Field::new("ts", DataType::Timestamp(TimeUnit::Millisecond, None), true),
+        ]);
+        assert_eq!(dt, DataType::Struct(want.fields().clone()));
+        drop(out);
+
+        let mut err: *mut eddy_error = ptr::null_mut();
+        let mut out = FFI_ArrowSchema::empty();
+        let nope = CString::new("nope").unwrap();
+        assert_eq!(
+            eddy_engine_stream_schema(e, nope.as_ptr(), &mut out, &mut err),
+            eddy_status::EDDY_ERR_NOT_FOUND
+        );
+        assert!(CStr::from_ptr(eddy_error_message(err))
+            .to_str()
+            .unwrap()
+            .contains("'nope'"));
+        eddy_error_free(err);
+        assert_eq!(
+            eddy_engine_stream_schema(e, name.as_ptr(), ptr::null_mut(), ptr::null_mut()),
+            eddy_status::EDDY_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            eddy_engine_stream_schema(ptr::null_mut(), name.as_ptr(), &mut out, ptr::null_mut()),
+            eddy_status::EDDY_ERR_INVALID_ARGUMENT
+        );
+        eddy_engine_free(e);
+    }
+}
