@@ -381,9 +381,22 @@ enum eddy_status eddy_input_column_index(struct eddy_input *input,
                                          struct eddy_error **err);
 
 /**
+ * Type of column `col` of the input's stream (EDDY_TYPE_INVALID for an
+ * invalid handle or a column out of range).
+ */
+enum eddy_type eddy_input_column_type(const struct eddy_input *input, uint32_t col);
+
+/**
  * Starts a row. Columns not set before eddy_input_end_row are NULL.
  */
 enum eddy_status eddy_input_begin_row(struct eddy_input *input, struct eddy_error **err);
+
+/**
+ * Discards the open row (after a setter failed, say): nothing of it is
+ * ingested and the next eddy_input_begin_row starts afresh. No-op when no
+ * row is open.
+ */
+enum eddy_status eddy_input_abort_row(struct eddy_input *input, struct eddy_error **err);
 
 /**
  * Sets column `col` of the open row to NULL.
@@ -497,7 +510,9 @@ enum eddy_status eddy_subscription_next(struct eddy_subscription *subscription,
  * Delivers this subscription's results to `cb` from inside
  * eddy_engine_poll, on the polling thread. `free_user_data` (may be NULL)
  * runs exactly once: when the subscription is freed or the callback
- * replaced. A NULL `cb` removes the callback (back to pull mode).
+ * replaced. A NULL `cb` removes the callback (back to pull mode) and calls
+ * `free_user_data(user_data)` at once. Ownership: on EDDY_OK eddy owns
+ * `user_data`; on failure it does not, and `free_user_data` is not called.
  */
 enum eddy_status eddy_subscription_set_callback(struct eddy_subscription *subscription,
                                                 eddy_batch_callback cb,

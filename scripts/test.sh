@@ -7,6 +7,7 @@
 #   4. valgrind                    the quickstart under memcheck, 0 bytes
 #                                  definitely lost
 #   5. pytest                      the pyarrow <-> C ABI test
+#   6. pytest                      the Python binding, pip-installed into a venv
 #
 # One cargo target dir is shared by every stage, so the release library is
 # built once. Missing tools are installed (apt-get, pip) when possible.
@@ -172,3 +173,18 @@ if ! skipped python; then
     EDDY_LIB="$CARGO_TARGET_DIR/release/libeddy.so" python3 -m pytest -q tests/python
 fi
 
+
+# ---------------------------------------------------------------------------
+if ! skipped python; then
+    section "pytest: Python binding (pip install ./bindings/python)"
+    VENV="$BUILD_ROOT/pyenv"
+    if [ ! -x "$VENV/bin/python" ]; then
+        # System site-packages: reuse the pyarrow installed above.
+        python3 -m venv --system-site-packages "$VENV"
+    fi
+    if ! "$VENV/bin/python" -c 'import pandas' >/dev/null 2>&1; then
+        "$VENV/bin/python" -m pip install -q pandas
+    fi
+    "$VENV/bin/python" -m pip install -q --force-reinstall --no-deps ./bindings/python
+    EDDY_LIB="$CARGO_TARGET_DIR/release/libeddy.so" "$VENV/bin/python" -m pytest -q bindings/python/tests
+fi

@@ -67,3 +67,65 @@ fn stream_schema_is_exported() {
         eddy_engine_free(e);
     }
 }
+
+#[test]
+fn abort_row_discards_and_column_types_are_reported() {
+    use eddy::capi::input::*;
+    unsafe {
+        let e = open();
+        let sql = CString::new("CREATE STREAM T (a INT, s STRING, ts TIMESTAMP)").unwrap();
+        assert_eq!(
+            eddy_engine_execute(e, sql.as_ptr(), ptr::null_mut()),
+            eddy_status::EDDY_OK
+        );
+        let mut inp = ptr::null_mut();
+        let t = CString::new("T").unwrap();
+        assert_eq!(
+            eddy_input_open(e, t.as_ptr(), &mut inp, ptr::null_mut()),
+            eddy_status::EDDY_OK
+        );
+        assert_eq!(eddy_input_column_type(inp, 0), eddy_type::EDDY_TYPE_INT);
+        assert_eq!(eddy_input_column_type(inp, 1), eddy_type::EDDY_TYPE_STRING);
+        assert_eq!(eddy_input_column_type(inp, 2), eddy_type::EDDY_TYPE_TIMESTAMP);
+        assert_eq!(eddy_input_column_type(inp, 3), eddy_type::EDDY_TYPE_INVALID);
+        assert_eq!(
+            eddy_input_column_type(ptr::null(), 0),
+            eddy_type::EDDY_TYPE_INVALID
+        );
+        assert_eq!(eddy_input_begin_row(inp, ptr::null_mut()), eddy_status::EDDY_OK);
+        assert_eq!(
+            eddy_input_set_i64(inp, 0, 1, ptr::null_mut()),
+            eddy_status::EDDY_ERR_SCHEMA
+        );
+        assert_eq!(
+            eddy_input_begin_row(inp, ptr::null_mut()),
+            eddy_status::EDDY_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(eddy_input_abort_row(inp, ptr::null_mut()), eddy_status::EDDY_OK);
+        assert_eq!(
+            eddy_input_end_row(inp, ptr::null_mut()),
+            eddy_status::EDDY_ERR_INVALID_ARGUMENT,
+            "row gone"
+        );
+        assert_eq!(eddy_input_begin_row(inp, ptr::null_mut()), eddy_status::EDDY_OK);
+        assert_eq!(
+            eddy_input_set_i32(inp, 0, 1, ptr::null_mut()),
+            eddy_status::EDDY_OK
+        );
+        assert_eq!(eddy_input_end_row(inp, ptr::null_mut()), eddy_status::EDDY_OK);
+        assert_eq!(eddy_engine_flush(e, 5000, ptr::null_mut()), eddy_status::EDDY_OK);
+        let mut json = ptr::null_mut();
+        assert_eq!(
+            eddy_engine_stats_json(e, &mut json, ptr::null_mut()),
+            eddy_status::EDDY_OK
+        );
+        let stats = CStr::from_ptr(json).to_str().unwrap().to_string();
+        eddy_string_free(json);
+        assert!(
+            stats.contains("\"name\":\"T\",\"events_in\":1,"),
+            "only the committed row: {stats}"
+        );
+        eddy_input_free(inp);
+        eddy_engine_free(e);
+    }
+}

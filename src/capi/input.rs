@@ -101,6 +101,22 @@ pub unsafe extern "C" fn eddy_input_column_index(
     })
 }
 
+/// Type of column `col` of the input's stream (EDDY_TYPE_INVALID for an
+/// invalid handle or a column out of range).
+#[no_mangle]
+pub unsafe extern "C" fn eddy_input_column_type(input: *const eddy_input, col: u32) -> eddy_type {
+    match input.as_ref() {
+        Some(h) if h.magic == MAGIC_INPUT => {
+            let schema = h.input.schema();
+            match schema.fields().get(col as usize) {
+                Some(f) => type_of(f.data_type()),
+                None => eddy_type::EDDY_TYPE_INVALID,
+            }
+        }
+        _ => eddy_type::EDDY_TYPE_INVALID,
+    }
+}
+
 /// Starts a row. Columns not set before eddy_input_end_row are NULL.
 #[no_mangle]
 pub unsafe extern "C" fn eddy_input_begin_row(
@@ -108,6 +124,20 @@ pub unsafe extern "C" fn eddy_input_begin_row(
     err: *mut *mut eddy_error,
 ) -> eddy_status {
     with_input(input, err, |i| i.begin_row())
+}
+
+/// Discards the open row (after a setter failed, say): nothing of it is
+/// ingested and the next eddy_input_begin_row starts afresh. No-op when no
+/// row is open.
+#[no_mangle]
+pub unsafe extern "C" fn eddy_input_abort_row(
+    input: *mut eddy_input,
+    err: *mut *mut eddy_error,
+) -> eddy_status {
+    with_input(input, err, |i| {
+        i.abort_row();
+        Ok(())
+    })
 }
 
 /// Sets column `col` of the open row to NULL.

@@ -149,7 +149,9 @@ impl Drop for HostCallback {
 /// Delivers this subscription's results to `cb` from inside
 /// eddy_engine_poll, on the polling thread. `free_user_data` (may be NULL)
 /// runs exactly once: when the subscription is freed or the callback
-/// replaced. A NULL `cb` removes the callback (back to pull mode).
+/// replaced. A NULL `cb` removes the callback (back to pull mode) and calls
+/// `free_user_data(user_data)` at once. Ownership: on EDDY_OK eddy owns
+/// `user_data`; on failure it does not, and `free_user_data` is not called.
 #[no_mangle]
 pub unsafe extern "C" fn eddy_subscription_set_callback(
     subscription: *mut eddy_subscription,

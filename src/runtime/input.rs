@@ -64,6 +64,11 @@ impl Input {
         Ok(())
     }
 
+    /// Discards the open row, if any (nothing of it is ingested).
+    pub fn abort_row(&mut self) {
+        self.row_open = false;
+    }
+
     #[inline(always)]
     fn column(&self, col: u32, want: &[ColKind], setter: &str) -> Result<usize> {
         let c = col as usize;
