@@ -201,6 +201,11 @@ impl InputQueue {
     /// Takes up to `max_rows` items out (a run of rows becomes one batch) and
     /// hands them to `sink` in order. Only the worker calls this.
     pub(crate) fn drain(&self, max_rows: usize, sink: &mut dyn FnMut(Item)) -> usize {
+        // Plain loads first: an idle worker polling an empty ring must not
+        // keep taking the producer's cache line with read-modify-writes.
+        if self.is_empty() {
+            return 0;
+        }
         let h = self.head.fetch_or(READING, Ordering::AcqRel) & !READING;
         let t = self.tail.load(Ordering::Acquire) & !SEALED;
         let end = t.min(h + max_rows.max(1) as u64);
