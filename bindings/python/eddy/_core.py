@@ -205,13 +205,11 @@ _SETTERS = {
     "f32": _c.eddy_input_set_f32,
     "f64": _c.eddy_input_set_f64,
 }
-_TRY = {
-    "bool": ("bool",),
-    "int": ("i64", "i32", "f64", "f32"),
-    "float": ("f64", "f32"),
-    "str": ("str",),
-    "ts": ("i64",),
-}
+# eddy_type (eddy.h) -> the setter for that column type.
+_SETTER_OF_TYPE = {1: "bool", 2: "i32", 3: "i64", 4: "f32", 5: "f64", 6: "str", 7: "i64"}
+# The setter a Python value calls when the column type does not take it, so
+# that eddy's own EDDY_ERR_SCHEMA message names the column and its type.
+_NATURAL = {"bool": "bool", "int": "i64", "float": "f64", "str": "str", "ts": "i64"}
 
 
 class Input:
@@ -223,13 +221,14 @@ class Input:
         self._h = None
         self._open()
         self._names = {}
-        self._kinds = {}  # column index -> setter kind that worked
 
     def _open(self):
         h = ctypes.c_void_p()
         _call(_c.eddy_input_open, self._engine._handle(), self._stream.encode(), ctypes.byref(h))
         self._h = h
         self.num_columns = _c.eddy_input_num_columns(h)
+        self._setters = [_SETTER_OF_TYPE.get(_c.eddy_input_column_type(h, c))
+                         for c in range(self.num_columns)]
 
     def _handle(self):
         if self._h is None:
@@ -288,33 +287,25 @@ class Input:
         if kind == "null":
             _call(_c.eddy_input_set_null, h, col)
             return
-        if kind == "str":
+        setter = self._setters[col] if 0 <= col < len(self._setters) else None
+        if kind == "int" and setter in ("f32", "f64"):
+            value = float(value)  # an int into a float column is lossless enough
+        elif kind == "int" and setter == "i32":
+            if not _I32[0] <= value <= _I32[1]:
+                raise SchemaError(f"column {col}: {value} does not fit in INT", 3, "EDDY_ERR_SCHEMA")
+        elif kind == "float" and setter == "f32":
+            pass
+        elif setter is None or _NATURAL[kind] != setter:
+            setter = _NATURAL[kind]  # eddy refuses it with a message naming the column
+        if setter == "str":
             _call(_c.eddy_input_set_str, h, col, value, len(value))
-            return
-        known = self._kinds.get(col)
-        choices = _TRY[kind]
-        if known is not None and known in choices:
-            choices = (known,)
-        first = None
-        for setter in choices:
-            if setter == "i32" and not _I32[0] <= value <= _I32[1]:
-                if first is None:
-                    first = SchemaError(f"column {col}: {value} does not fit in INT",
-                                        3, "EDDY_ERR_SCHEMA")
-                continue
-            status, exc = _call_status(_SETTERS[setter], h, col, value)
-            if status == OK:
-                self._kinds[col] = setter
-                return
-            if status != ERR_SCHEMA:
-                raise exc
-            if first is None:
-                first = exc
-        raise first
+        else:
+            _call(_SETTERS[setter], h, col, value)
 
     def append(self, row):
         """Appends one row: a tuple/list in column order or a dict by column
-        name. None is NULL; unset columns are NULL."""
+        name. None is NULL; unset columns are NULL. A row with a bad value is
+        not ingested at all."""
         values = self._prepare(row)
         h = self._handle()
         _call(_c.eddy_input_begin_row, h)
@@ -322,16 +313,9 @@ class Input:
             for col, kind, value in values:
                 self._set(h, col, kind, value)
         except BaseException:
-            # The C API has no way to abandon an open row: drop this handle
-            # (which discards the row) and open a fresh one on the stream.
-            self._reopen()
+            _c.eddy_input_abort_row(h, None)
             raise
         _call(_c.eddy_input_end_row, h)
-
-    def _reopen(self):
-        h, self._h = self._h, None
-        _c.eddy_input_free(h)
-        self._open()
 
     def append_many(self, rows):
         n = 0

@@ -138,6 +138,8 @@ _SIGS = {
     "eddy_engine_free": (None, [P]),
     "eddy_input_open": (I, [P, ctypes.c_char_p, PP, PP]),
     "eddy_input_num_columns": (U32, [P]),
+    "eddy_input_column_type": (ctypes.c_int, [P, U32]),
+    "eddy_input_abort_row": (I, [P, PP]),
     "eddy_input_column_index": (I, [P, ctypes.c_char_p, ctypes.POINTER(U32), PP]),
     "eddy_input_begin_row": (I, [P, PP]),
     "eddy_input_set_null": (I, [P, U32, PP]),

@@ -301,3 +301,21 @@ def test_context_managers_and_free_order():
         inp.append((2,))
     with sub, inp:
         pass
+
+
+def test_half_failed_row_is_discarded_and_setters_follow_column_types():
+    with eddy.Engine() as eng:
+        eng.execute("CREATE STREAM T (a INT, d DOUBLE, s STRING); INSERT INTO O SELECT * FROM T")
+        sub = eng.subscribe("O")
+        with eng.input("T") as inp:
+            with pytest.raises(eddy.SchemaError, match="'s'"):
+                inp.append((1, 2.5, 7))  # 7 is not a STRING: the whole row is dropped
+            inp.append((3, 4, "x"))  # an int into a DOUBLE column is fine
+            inp.append({"s": "y", "a": -2})
+            eng.flush()
+            t = sub.read_all()
+        assert t.column("a").to_pylist() == [3, -2]
+        assert t.column("d").to_pylist() == [4.0, None]
+        assert t.column("s").to_pylist() == ["x", "y"]
+        streams = {s["name"]: s for s in eng.stats()["streams"]}
+        assert streams["T"]["events_in"] == 2
