@@ -89,8 +89,27 @@ def _to_ms(value):
         return (value - _dt.date(1970, 1, 1)).days * 86400000
     raise TypeError(value)
 
+class _Owned:
+    """A C handle owned by this object: a context manager that closes then
+    frees it, and freed on garbage collection as a safety net."""
 
-class Engine:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.close()
+        finally:
+            self.free()
+        return False
+
+    def __del__(self):
+        try:
+            self.free()
+        except Exception:
+            pass
+
+class Engine(_Owned):
     """An eddy engine. ``options`` is None, ``"key=value;key=value"`` or a dict."""
 
     def __init__(self, options=None):
@@ -180,24 +199,8 @@ class Engine:
         """Subscribes to everything ``stream`` emits from now on."""
         return Subscription(self, stream)
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        try:
-            self.close()
-        finally:
-            self.free()
-        return False
-
-    def __del__(self):
-        try:
-            self.free()
-        except Exception:
-            pass
-
-
-# Setter kinds, in the order values of a Python type try them.
+# The typed setters, by name.
 _SETTERS = {
     "bool": _c.eddy_input_set_bool,
     "i32": _c.eddy_input_set_i32,
@@ -211,8 +214,7 @@ _SETTER_OF_TYPE = {1: "bool", 2: "i32", 3: "i64", 4: "f32", 5: "f64", 6: "str", 
 # that eddy's own EDDY_ERR_SCHEMA message names the column and its type.
 _NATURAL = {"bool": "bool", "int": "i64", "float": "f64", "str": "str", "ts": "i64"}
 
-
-class Input:
+class Input(_Owned):
     """A producer on one stream; use it from one thread at a time."""
 
     def __init__(self, engine, stream):
@@ -386,24 +388,7 @@ class Input:
         if h is not None:
             _c.eddy_input_free(h)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            self.close()
-        finally:
-            self.free()
-        return False
-
-    def __del__(self):
-        try:
-            self.free()
-        except Exception:
-            pass
-
-
-class Subscription:
+class Subscription(_Owned):
     """Everything a stream emits after subscribing. Pull batches with
     ``next``/iteration/``read_all``, or push them to a callback run by
     ``Engine.poll``."""
@@ -547,15 +532,3 @@ class Subscription:
     def close(self):
         self.free()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.free()
-        return False
-
-    def __del__(self):
-        try:
-            self.free()
-        except Exception:
-            pass
