@@ -89,6 +89,7 @@ def _to_ms(value):
         return (value - _dt.date(1970, 1, 1)).days * 86400000
     raise TypeError(value)
 
+
 class _Owned:
     """A C handle owned by this object: a context manager that closes then
     frees it, and freed on garbage collection as a safety net."""
@@ -108,6 +109,7 @@ class _Owned:
             self.free()
         except Exception:
             pass
+
 
 class Engine(_Owned):
     """An eddy engine. ``options`` is None, ``"key=value;key=value"`` or a dict."""
@@ -213,6 +215,7 @@ _SETTER_OF_TYPE = {1: "bool", 2: "i32", 3: "i64", 4: "f32", 5: "f64", 6: "str", 
 # The setter a Python value calls when the column type does not take it, so
 # that eddy's own EDDY_ERR_SCHEMA message names the column and its type.
 _NATURAL = {"bool": "bool", "int": "i64", "float": "f64", "str": "str", "ts": "i64"}
+
 
 class Input(_Owned):
     """A producer on one stream; use it from one thread at a time."""
@@ -387,6 +390,7 @@ class Input(_Owned):
         h, self._h = self._h, None
         if h is not None:
             _c.eddy_input_free(h)
+
 
 class Subscription(_Owned):
     """Everything a stream emits after subscribing. Pull batches with
