@@ -419,7 +419,15 @@ class Subscription(_Owned):
 
     @property
     def schema(self):
-        """The result schema, known once a batch was read (None before)."""
+        """The stream's schema (a pyarrow.Schema), asked of the engine."""
+        if self._schema is None:
+            pa = _pa()
+            sch = _lib.ArrowSchema()
+            _call(_c.eddy_engine_stream_schema, self._engine._handle(), self._stream.encode(),
+                  ctypes.byref(sch))
+            # Moves the struct type out of `sch` (pyarrow releases it).
+            struct = pa.DataType._import_from_c(ctypes.addressof(sch))
+            self._schema = pa.schema(list(struct))
         return self._schema
 
     def next(self, timeout=None):
@@ -467,7 +475,7 @@ class Subscription(_Owned):
             batches.append(b)
         if batches:
             return pa.Table.from_batches(batches)
-        return pa.Table.from_batches([], schema=self._schema or pa.schema([]))
+        return pa.Table.from_batches([], schema=self.schema)
 
     def set_callback(self, fn):
         """Delivers each result batch (a pyarrow.RecordBatch) to ``fn`` from
@@ -501,26 +509,11 @@ class Subscription(_Owned):
         self._callback = cb
 
     def __arrow_c_stream__(self, requested_schema=None):
-        """Arrow PyCapsule stream of this subscription's batches. The stream's
-        schema comes from the first batch, so this waits for one; the stream
-        then yields batches until end of stream, i.e. reading it to the end
-        blocks until the engine closes. A subscription that ends without a
-        batch gives an empty stream with an empty schema."""
+        """Arrow PyCapsule stream of this subscription's batches, with the
+        stream's schema; it yields batches until end of stream, so reading it
+        to the end blocks until the engine closes."""
         pa = _pa()
-        first = None
-        try:
-            while first is None:
-                first = self.next(None)
-        except EndOfStream:
-            pass
-        schema = first.schema if first is not None else (self._schema or pa.schema([]))
-
-        def gen():
-            if first is not None:
-                yield first
-            yield from self
-
-        reader = pa.RecordBatchReader.from_batches(schema, gen())
+        reader = pa.RecordBatchReader.from_batches(self.schema, iter(self))
         return reader.__arrow_c_stream__(requested_schema)
 
     def free(self):

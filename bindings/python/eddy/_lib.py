@@ -157,6 +157,7 @@ _SIGS = {
     "eddy_subscribe": (I, [P, ctypes.c_char_p, PP, PP]),
     "eddy_subscription_next": (
         I, [P, ctypes.c_int32, ctypes.POINTER(ArrowArray), ctypes.POINTER(ArrowSchema), PP]),
+    "eddy_engine_stream_schema": (I, [P, ctypes.c_char_p, ctypes.POINTER(ArrowSchema), PP]),
     "eddy_subscription_set_callback": (I, [P, BATCH_CALLBACK, P, P, PP]),
     "eddy_subscription_num_columns": (U32, [P]),
     "eddy_subscription_free": (None, [P]),

@@ -319,3 +319,17 @@ def test_half_failed_row_is_discarded_and_setters_follow_column_types():
         assert t.column("s").to_pylist() == ["x", "y"]
         streams = {s["name"]: s for s in eng.stats()["streams"]}
         assert streams["T"]["events_in"] == 2
+
+
+def test_schema_known_before_any_row_and_empty_stream_keeps_it():
+    import pyarrow as pa
+
+    with eddy.Engine() as eng:
+        eng.execute("CREATE STREAM T (a INT, s STRING); INSERT INTO O SELECT a * 2 AS b, UPPER(s) AS u FROM T")
+        sub = eng.subscribe("O")
+        assert sub.schema.names == ["b", "u"]
+        assert sub.schema.types == [pa.int32(), pa.string()]
+        eng.close()
+        t = pa.table(sub)  # through __arrow_c_stream__: nothing came, the schema stays
+        assert t.num_rows == 0
+        assert t.schema.names == ["b", "u"]
