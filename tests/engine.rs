@@ -524,7 +524,12 @@ fn callbacks_run_only_inside_poll() {
         Status::InvalidArgument
     );
     let mut delivered = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while seen.lock().unwrap().len() < 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "callbacks delivered within 10 s"
+        );
         delivered += e.poll(1000).unwrap();
     }
     assert!(delivered >= 1);

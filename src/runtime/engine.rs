@@ -31,8 +31,7 @@ pub(crate) struct EngineShared {
     /// Set by close: no new inputs, subscriptions or statements.
     pub(crate) closing: AtomicBool,
     /// The worker has drained everything and stopped.
-    finished: Mutex<bool>,
-    finished_cv: Condvar,
+    finished: AtomicBool,
     /// Subscriptions with a callback, for poll.
     callbacks: Mutex<Vec<Weak<SubShared>>>,
     poll_seq: Mutex<u64>,
@@ -144,8 +143,7 @@ impl Engine {
             flush_done: Mutex::new(0),
             flush_cv: Condvar::new(),
             closing: AtomicBool::new(false),
-            finished: Mutex::new(false),
-            finished_cv: Condvar::new(),
+            finished: AtomicBool::new(false),
             callbacks: Mutex::new(Vec::new()),
             poll_seq: Mutex::new(0),
             poll_cv: Condvar::new(),
@@ -255,7 +253,7 @@ impl Engine {
                     format!("the engine stopped after a panic: {m}"),
                 ));
             }
-            if *self.shared.finished.lock().unwrap() {
+            if self.shared.finished.load(Ordering::SeqCst) {
                 // Close drained everything.
                 return Ok(());
             }
@@ -297,7 +295,7 @@ impl Engine {
             if delivered > 0 {
                 return Ok(delivered);
             }
-            let finished = *self.shared.finished.lock().unwrap();
+            let finished = self.shared.finished.load(Ordering::SeqCst);
             if finished && !subs.iter().any(|s| s.has_pending()) {
                 return Err(Error::closed(
                     "the engine is closed and every result was delivered",
@@ -417,9 +415,13 @@ fn worker_main(shared: Arc<EngineShared>) {
             s.end();
         }
     }
-    *shared.finished.lock().unwrap() = true;
-    shared.finished_cv.notify_all();
-    shared.flush_cv.notify_all();
+    shared.finished.store(true, Ordering::SeqCst);
+    {
+        // Under the lock flush waits with, so a flush that just checked
+        // `finished` cannot miss this wake-up.
+        let _g = shared.flush_done.lock().unwrap();
+        shared.flush_cv.notify_all();
+    }
     shared.notify_poll();
 }
 
