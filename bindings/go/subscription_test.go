@@ -15,7 +15,8 @@ import (
 	eddy "github.com/eddy-stream/eddy/bindings/go"
 )
 
-// within fails unless d is in [lo, hi].
+// within fails unless d is in [lo, hi]. The upper bounds leave room for a
+// loaded machine; what they catch is a wait that ignores its context.
 func within(t *testing.T, what string, d, lo, hi time.Duration) {
 	t.Helper()
 	if d < lo || d > hi {
@@ -38,7 +39,7 @@ func TestNextContext(t *testing.T) {
 	if rec != nil || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Next past its deadline = %v, %v", rec, err)
 	}
-	within(t, "Next with a 120ms deadline", time.Since(start), 115*time.Millisecond, 400*time.Millisecond)
+	within(t, "Next with a 120ms deadline", time.Since(start), 115*time.Millisecond, 600*time.Millisecond)
 
 	// Cancelled from another goroutine while waiting.
 	ctx, cancel = context.WithCancel(context.Background())
@@ -48,7 +49,7 @@ func TestNextContext(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled Next = %v", err)
 	}
-	within(t, "Next cancelled after 60ms", time.Since(start), 55*time.Millisecond, 300*time.Millisecond)
+	within(t, "Next cancelled after 60ms", time.Since(start), 55*time.Millisecond, 500*time.Millisecond)
 
 	// Already cancelled: no wait at all, even with data ready.
 	if err := in.Append("A", 500.0, 1); err != nil {
@@ -108,7 +109,7 @@ func TestCloseInterruptsNext(t *testing.T) {
 	if err := <-done; !errors.Is(err, eddy.ErrClosed) {
 		t.Fatalf("Next interrupted by Close = %v", err)
 	}
-	within(t, "Close of a waited-on subscription", time.Since(start), 0, 300*time.Millisecond)
+	within(t, "Close of a waited-on subscription", time.Since(start), 0, 500*time.Millisecond)
 
 	// ...closing the engine ends the other's with ErrEndOfStream.
 	if err := eng.Close(); err != nil {
@@ -161,7 +162,7 @@ func TestCallbacksAndPoll(t *testing.T) {
 	if n != 0 || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Poll with nothing pending = %d, %v", n, err)
 	}
-	within(t, "Poll with an 80ms deadline", time.Since(start), 75*time.Millisecond, 300*time.Millisecond)
+	within(t, "Poll with an 80ms deadline", time.Since(start), 75*time.Millisecond, 500*time.Millisecond)
 
 	for _, r := range [][]any{{"A", 101.0, 1}, {"B", 5.0, 2}, {"C", 300.5, 3}} {
 		if err := in.Append(r...); err != nil {
@@ -414,7 +415,7 @@ func TestFlushDeadline(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Flush of a stalled engine = %v", err)
 	}
-	within(t, "Flush with a 150ms deadline", time.Since(start), 145*time.Millisecond, 450*time.Millisecond)
+	within(t, "Flush with a 150ms deadline", time.Since(start), 145*time.Millisecond, 700*time.Millisecond)
 
 	ctx, cancel = context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
@@ -422,7 +423,7 @@ func TestFlushDeadline(t *testing.T) {
 	if err := eng.Flush(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled Flush = %v", err)
 	}
-	within(t, "Flush cancelled after 50ms", time.Since(start), 45*time.Millisecond, 300*time.Millisecond)
+	within(t, "Flush cancelled after 50ms", time.Since(start), 45*time.Millisecond, 500*time.Millisecond)
 }
 
 func TestCleanupReleasesForgottenHandles(t *testing.T) {
