@@ -412,9 +412,10 @@ public final class Input implements AutoCloseable {
      * (case-insensitive, any order) and type (see {@link ColumnType#arrowType()};
      * STRING also takes LargeUtf8). The batch is validated in full first; a
      * rejected one ({@link Status#SCHEMA}, {@link Status#INVALID_ARGUMENT})
-     * ingests nothing. The root stays the caller's: eddy holds references to
-     * its buffers until it has consumed them, so the caller may close or
-     * reuse the root right away.
+     * ingests nothing. The root stays the caller's, and eddy holds references
+     * to its buffers until it has consumed them: close the root right away if
+     * you like, or refill it after {@code allocateNew()} (fresh buffers), but
+     * do not write into the buffers just pushed.
      */
     public void push(VectorSchemaRoot root) {
         Objects.requireNonNull(root, "root");

@@ -25,7 +25,17 @@ final class Native {
 
     static {
         loadGlue();
-        init(cString(findEddy()));
+        String eddy = findEddy();
+        try {
+            init(cString(eddy));
+        } catch (UnsatisfiedLinkError e) {
+            if (eddy.indexOf(File.separatorChar) >= 0) throw e; // a file was named: the message says it all
+            UnsatisfiedLinkError better = new UnsatisfiedLinkError(e.getMessage()
+                    + ". Name the library with -Deddy.library=<path to libeddy.so> or EDDY_LIB, put its directory on "
+                    + "java.library.path or LD_LIBRARY_PATH, or install it (cmake --install)");
+            better.initCause(e);
+            throw better;
+        }
     }
 
     private static void loadGlue() {
