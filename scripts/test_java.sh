@@ -96,6 +96,10 @@ print(f"Tests run: {t}, Failures: {f}, Errors: {e}, Skipped: {s}")
 EOF
 
 if [ "$BENCH" -eq 1 ]; then
+    # The same row loop in C first: the binding's overhead is the difference.
+    cc -std=c11 -O2 -Wall -I"$ROOT/include" examples/append_baseline.c -o "$JNI_BUILD/append_baseline" \
+        "$LIBEDDY" -Wl,-rpath,"$(dirname "$LIBEDDY")"
+    "$JNI_BUILD/append_baseline"
     mvn -B -q ${MVN_ARGS:-} dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >/dev/null
     java --add-opens=java.base/java.nio=ALL-UNNAMED \
         -cp "target/classes:target/test-classes:$(cat target/classpath.txt)" \

@@ -1,5 +1,7 @@
 import dev.eddy.Engine;
 import dev.eddy.Input;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -16,38 +18,44 @@ import org.apache.arrow.vector.VectorSchemaRoot;
  *   append    append(Object...) (boxing, conversion by column type, 5 eddy calls in 1 handle acquisition)
  *   arrow     push(VectorSchemaRoot) of 8192-row batches (1 JNI call per batch)
  *
- * "call" is the time spent in the calls alone; "total" adds the flush that
- * waits for the worker to process every row. Usage: AppendBench [rows]
- * (scripts/test_java.sh bench runs it).
+ * The input queue is sized to hold every row, so the producer never waits for
+ * the worker. "cpu" is the producing thread's CPU time per row (the cost of
+ * the calls, least disturbed by other processes); "wall" is elapsed time per
+ * row including the flush that waits for the worker to process every row.
+ * Usage: AppendBench [rows] (at most 4194304; `scripts/test_java.sh bench`).
  */
 public final class AppendBench {
     static final String SQL = "CREATE STREAM T (symbol STRING, price DOUBLE, volume BIGINT);"
             + "INSERT INTO Big SELECT symbol, price FROM T WHERE price > 1000000.0";
+    static final String OPTIONS = "queue_capacity=4194304;queue_bytes=134217728;overflow=block;push_timeout_ms=60000";
     static final String[] SYMBOLS = {"ACME", "XYZ", "QQQQ", "BRK.A", "T", "GOOGL", "MSFT", "NVDA"};
 
     public static void main(String[] args) {
-        int rows = args.length > 0 ? Integer.parseInt(args[0]) : 2_000_000;
+        int rows = Math.min(args.length > 0 ? Integer.parseInt(args[0]) : 2_000_000, 4_194_304);
         System.out.println("eddy " + Engine.version() + ", Java " + System.getProperty("java.version") + ", "
                 + Runtime.getRuntime().availableProcessors() + " cpus, " + rows + " rows per run, best of 3 runs");
         for (String mode : new String[] {"setters", "append", "arrow"}) {
             run(mode, rows / 4); // warm-up: JIT and allocator
-            double bestCall = Double.MAX_VALUE, bestTotal = Double.MAX_VALUE;
+            double bestCpu = Double.MAX_VALUE, bestWall = Double.MAX_VALUE;
             for (int i = 0; i < 3; i++) {
                 double[] r = run(mode, rows);
-                bestCall = Math.min(bestCall, r[0]);
-                bestTotal = Math.min(bestTotal, r[1]);
+                bestCpu = Math.min(bestCpu, r[0]);
+                bestWall = Math.min(bestWall, r[1]);
             }
-            System.out.printf("%-8s call %7.1f ns/row   total %7.1f ns/row   (%.2f M rows/s end to end)%n",
-                    mode, bestCall, bestTotal, 1e3 / bestTotal);
+            System.out.printf("%-8s cpu %7.1f ns/row   wall %7.1f ns/row   (%.2f M rows/s end to end)%n",
+                    mode, bestCpu, bestWall, 1e3 / bestWall);
         }
     }
 
-    /** {ns per row in the calls, ns per row including the final flush}. */
+    static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+    /** {producer CPU ns per row, wall ns per row including the final flush}. */
     static double[] run(String mode, int rows) {
         try (BufferAllocator alloc = new RootAllocator();
-                Engine e = Engine.open("overflow=block;push_timeout_ms=60000", alloc)) {
+                Engine e = Engine.open(OPTIONS, alloc)) {
             e.execute(SQL);
             try (Input in = e.openInput("T")) {
+                long c0 = THREADS.getCurrentThreadCpuTime();
                 long t0 = System.nanoTime();
                 switch (mode) {
                     case "setters":
@@ -61,10 +69,10 @@ public final class AppendBench {
                     default:
                         arrow(in, alloc, e, rows);
                 }
-                long t1 = System.nanoTime();
+                long c1 = THREADS.getCurrentThreadCpuTime();
                 e.flush();
                 long t2 = System.nanoTime();
-                return new double[] {(double) (t1 - t0) / rows, (double) (t2 - t0) / rows};
+                return new double[] {(double) (c1 - c0) / rows, (double) (t2 - t0) / rows};
             }
         }
     }
@@ -83,8 +91,8 @@ public final class AppendBench {
                 for (int i = 0; i < n; i++) {
                     int r = done + i;
                     sym.setSafe(i, symbols[r & 7]);
-                    price.set(i, r * 0.5);
-                    volume.set(i, r);
+                    price.setSafe(i, r * 0.5);
+                    volume.setSafe(i, r);
                 }
                 root.setRowCount(n);
                 in.push(root);

@@ -712,6 +712,90 @@ JNIEXPORT void JNICALL Java_dev_eddy_Native_inputSetUtf8(JNIEnv *env, jclass cls
     if (st != EDDY_OK) check(env, st, err);
 }
 
+/* Tags of a row encoded by Input.append (dev.eddy.Input.TAG_*): each value is
+ * u32 column, u8 tag, then the payload in native byte order. */
+enum { TAG_NULL = 0, TAG_BOOL = 1, TAG_I32 = 2, TAG_I64 = 3, TAG_F32 = 4, TAG_F64 = 5, TAG_STR = 6 };
+
+/* One whole row in one JNI call: begin_row, a setter per value, end_row. Any
+ * failure discards the row (abort_row) and throws. */
+JNIEXPORT void JNICALL Java_dev_eddy_Native_inputAppendRow(JNIEnv *env, jclass cls, jlong h, jobject buffer,
+                                                          jint len) {
+    (void)cls;
+    const unsigned char *p = (const unsigned char *)(*env)->GetDirectBufferAddress(env, buffer);
+    if (p == NULL) {
+        throw_eddy(env, EDDY_ERR_INTERNAL, "eddy Java binding: row buffer is not direct");
+        return;
+    }
+    const unsigned char *end = p + len;
+    eddy_input *in = HANDLE(eddy_input, h);
+    eddy_error *err = NULL;
+    eddy_status st = fn.eddy_input_begin_row(in, &err);
+    if (st != EDDY_OK) {
+        check(env, st, err);
+        return;
+    }
+    while (st == EDDY_OK && p < end) {
+        uint32_t col;
+        memcpy(&col, p, sizeof col);
+        unsigned char tag = p[4];
+        p += 5;
+        switch (tag) {
+            case TAG_NULL:
+                st = fn.eddy_input_set_null(in, col, &err);
+                break;
+            case TAG_BOOL:
+                st = fn.eddy_input_set_bool(in, col, *p != 0, &err);
+                p += 1;
+                break;
+            case TAG_I32: {
+                int32_t v;
+                memcpy(&v, p, sizeof v);
+                p += sizeof v;
+                st = fn.eddy_input_set_i32(in, col, v, &err);
+                break;
+            }
+            case TAG_I64: {
+                int64_t v;
+                memcpy(&v, p, sizeof v);
+                p += sizeof v;
+                st = fn.eddy_input_set_i64(in, col, v, &err);
+                break;
+            }
+            case TAG_F32: {
+                float v;
+                memcpy(&v, p, sizeof v);
+                p += sizeof v;
+                st = fn.eddy_input_set_f32(in, col, v, &err);
+                break;
+            }
+            case TAG_F64: {
+                double v;
+                memcpy(&v, p, sizeof v);
+                p += sizeof v;
+                st = fn.eddy_input_set_f64(in, col, v, &err);
+                break;
+            }
+            case TAG_STR: {
+                uint32_t n;
+                memcpy(&n, p, sizeof n);
+                p += sizeof n;
+                st = fn.eddy_input_set_str(in, col, (const char *)p, n, &err);
+                p += n;
+                break;
+            }
+            default:
+                fn.eddy_input_abort_row(in, NULL);
+                throw_eddy(env, EDDY_ERR_INTERNAL, "eddy Java binding: corrupt encoded row");
+                return;
+        }
+    }
+    if (st == EDDY_OK) st = fn.eddy_input_end_row(in, &err);
+    if (st != EDDY_OK) {
+        fn.eddy_input_abort_row(in, NULL); /* no-op if end_row already closed it */
+        check(env, st, err);
+    }
+}
+
 JNIEXPORT void JNICALL Java_dev_eddy_Native_inputPushArrow(JNIEnv *env, jclass cls, jlong h, jlong array,
                                                           jlong schema) {
     (void)cls;

@@ -154,6 +154,9 @@ final class Native {
 
     static native void inputSetUtf8(long input, int col, byte[] v, int off, int len);
 
+    /** begin_row, the values encoded in buffer[0, len) (see Input.RowEncoder), end_row; aborts the row on failure. */
+    static native void inputAppendRow(long input, java.nio.ByteBuffer buffer, int len);
+
     static native void inputPushArrow(long input, long arrayAddress, long schemaAddress);
 
     static native void inputClose(long input);

@@ -249,7 +249,7 @@ class LifecycleTest {
             assertTrue(ms >= 140 && ms < 5000, "waited " + ms + " ms");
             t0 = System.nanoTime();
             assertNull(sub.next(0));
-            assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) < 100);
+            assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) < 1000, "next(0) does not wait");
         }
     }
 }

@@ -143,8 +143,12 @@ class RowAppendTest {
             in.beginRow().setInt(1, 1);
             in.abortRow();
             in.beginRow().setInt(1, 2).endRow();
+            // append() while a row is open fails, and leaves that row alone.
+            in.beginRow().setInt(1, 3);
+            assertStatus(Status.INVALID_ARGUMENT, null, () -> in.append(true, 4));
+            in.endRow();
             e.flush();
-            assertEquals(List.of(row(null, 2, null, null, null, null, null)), drain(out));
+            assertEquals(List.of(row(null, 2, null, null, null, null, null), row(null, 3, null, null, null, null, null)), drain(out));
             assertStatus(Status.NOT_FOUND, null, () -> in.columnIndex("nope"));
         }
     }
@@ -152,19 +156,27 @@ class RowAppendTest {
     @Test
     void stringsRoundTripExactly() {
         String longer = "ünïcödé-".repeat(100); // past the glue's stack buffer
-        String[] values = {"", "a\0b", "日本語", "emoji \uD83D\uDE00", longer};
+        String[] values = {"", "a\0b", "日本語", "emoji \uD83D\uDE00", longer, "ascii".repeat(300), "ascii then ü"};
         try (Engine e = Engine.open();
                 Subscription out = subscribeAfter(e, "CREATE STREAM S (s STRING); INSERT INTO Out SELECT s FROM S WHERE s IS NOT NULL", "Out");
                 Input in = e.openInput("S")) {
-            for (String v : values) in.append(v);
-            in.beginRow().setString(0, "lone \uD800 surrogate").endRow(); // replaced by '?', as getBytes does
+            for (String v : values) {
+                in.append(v); // encoded in Java
+                in.beginRow().setString(0, v).endRow(); // converted in the glue
+            }
+            in.append("lone \uD800 surrogate"); // replaced by '?', as getBytes does
+            in.beginRow().setString(0, "lone \uD800 surrogate").endRow();
             assertStatus(Status.INVALID_ARGUMENT, "UTF-8", () -> in.beginRow().setString(0, new byte[] {(byte) 0xff}, 0, 1));
             in.abortRow();
             e.flush();
             List<List<Object>> rows = drain(out);
-            assertEquals(values.length + 1, rows.size());
-            for (int i = 0; i < values.length; i++) assertEquals(values[i], rows.get(i).get(0));
-            assertEquals("lone ? surrogate", rows.get(values.length).get(0));
+            assertEquals(2 * values.length + 2, rows.size());
+            for (int i = 0; i < values.length; i++) {
+                assertEquals(values[i], rows.get(2 * i).get(0));
+                assertEquals(values[i], rows.get(2 * i + 1).get(0));
+            }
+            assertEquals("lone ? surrogate", rows.get(2 * values.length).get(0));
+            assertEquals("lone ? surrogate", rows.get(2 * values.length + 1).get(0));
         }
     }
 }
