@@ -4,6 +4,7 @@
 #
 #   scripts/test_java.sh          build + JUnit tests (the example runs among them)
 #   scripts/test_java.sh bench    also the per-row append benchmark (AppendBench)
+#   scripts/test_java.sh asan     the tests with the glue built with ASan+UBSan
 #
 # Environment:
 #   EDDY_BUILD_ROOT   where build trees go (default: <repo>/build)
@@ -18,10 +19,13 @@ BUILD_ROOT="${EDDY_BUILD_ROOT:-$ROOT/build}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$BUILD_ROOT/cargo-target}"
 JNI_BUILD="$BUILD_ROOT/java-jni"
 BENCH=0
+SANITIZE=0
+RUN_ENV=() # extra environment of the test JVMs
 case "${1:-}" in
     "") ;;
     bench) BENCH=1 ;;
-    *) echo "usage: $0 [bench]" >&2; exit 2 ;;
+    asan) SANITIZE=1; JNI_BUILD="$BUILD_ROOT/java-jni-asan" ;;
+    *) echo "usage: $0 [bench|asan]" >&2; exit 2 ;;
 esac
 
 # ---- tools ------------------------------------------------------------------
@@ -75,7 +79,19 @@ LIBEDDY="$CARGO_TARGET_DIR/release/libeddy.so"
 [ -f "$LIBEDDY" ] || { echo "test_java.sh: $LIBEDDY was not built" >&2; exit 1; }
 
 # ---- JNI glue ---------------------------------------------------------------------
-cmake -S "$ROOT/bindings/java" -B "$JNI_BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+if [ "$SANITIZE" -eq 1 ]; then
+    san="-fsanitize=address,undefined -fno-omit-frame-pointer"
+    cmake -S "$ROOT/bindings/java" -B "$JNI_BUILD" -DCMAKE_BUILD_TYPE=Debug \
+        "-DCMAKE_C_FLAGS=$san" "-DCMAKE_SHARED_LINKER_FLAGS=$san" >/dev/null
+    # java itself is not instrumented: preload the runtimes. The JVM uses
+    # SIGSEGV for its own purposes, so ASan must leave that signal alone;
+    # leak checking would report the JVM's own allocations.
+    RUN_ENV=("LD_PRELOAD=$(cc -print-file-name=libasan.so) $(cc -print-file-name=libubsan.so)"
+        "ASAN_OPTIONS=detect_leaks=0:handle_segv=0:allow_user_segv_handler=1:use_sigaltstack=0:halt_on_error=1"
+        "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
+else
+    cmake -S "$ROOT/bindings/java" -B "$JNI_BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
 cmake --build "$JNI_BUILD" --parallel "$(nproc 2>/dev/null || echo 2)"
 GLUE="$JNI_BUILD/libeddy_jni.so"
 [ -f "$GLUE" ] || { echo "test_java.sh: $GLUE was not built" >&2; exit 1; }
@@ -84,7 +100,8 @@ GLUE="$JNI_BUILD/libeddy_jni.so"
 cd "$ROOT/bindings/java"
 rm -rf target/surefire-reports # so the count below is this run's
 # shellcheck disable=SC2086 # MVN_ARGS is a list of words
-mvn -B -q ${MVN_ARGS:-} test "-Deddy.jni.library=$GLUE" "-Deddy.library=$LIBEDDY"
+env "${RUN_ENV[@]}" mvn -B -q -Dstyle.color=never ${MVN_ARGS:-} test \
+    "-Deddy.jni.library=$GLUE" "-Deddy.library=$LIBEDDY"
 # -q hides surefire's summary: print its counts (the line CI looks for).
 command -v python3 >/dev/null 2>&1 && python3 - target/surefire-reports <<'EOF' || true
 import glob, sys, xml.etree.ElementTree as ET
@@ -100,7 +117,7 @@ if [ "$BENCH" -eq 1 ]; then
     cc -std=c11 -O2 -Wall -I"$ROOT/include" examples/append_baseline.c -o "$JNI_BUILD/append_baseline" \
         "$LIBEDDY" -Wl,-rpath,"$(dirname "$LIBEDDY")"
     "$JNI_BUILD/append_baseline"
-    mvn -B -q ${MVN_ARGS:-} dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >/dev/null
+    mvn -B -q -Dstyle.color=never ${MVN_ARGS:-} dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >/dev/null
     java --add-opens=java.base/java.nio=ALL-UNNAMED \
         -cp "target/classes:target/test-classes:$(cat target/classpath.txt)" \
         "-Deddy.jni.library=$GLUE" "-Deddy.library=$LIBEDDY" AppendBench

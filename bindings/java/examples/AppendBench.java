@@ -15,7 +15,7 @@ import org.apache.arrow.vector.VectorSchemaRoot;
  * DOUBLE, volume BIGINT):
  *
  *   setters   beginRow + setString + setDouble + setLong + endRow (5 JNI calls)
- *   append    append(Object...) (boxing, conversion by column type, 5 eddy calls in 1 handle acquisition)
+ *   append    append(Object...) (boxing, conversion by column type, the row encoded for 1 JNI call)
  *   arrow     push(VectorSchemaRoot) of 8192-row batches (1 JNI call per batch)
  *
  * The input queue is sized to hold every row, so the producer never waits for

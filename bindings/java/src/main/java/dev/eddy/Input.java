@@ -250,7 +250,10 @@ public final class Input implements AutoCloseable {
      * </ul>
      *
      * Anything else is {@link Status#SCHEMA} naming the column; the row is then
-     * discarded: nothing of it is ingested.
+     * discarded: nothing of it is ingested. The row crosses into native code in
+     * one call (the typed setters make one each), so this is the faster way to
+     * append rows one at a time. Fails with {@link Status#INVALID_ARGUMENT},
+     * leaving it alone, if a row was begun with {@link #beginRow()}.
      */
     public void append(Object... values) {
         if (values.length > types.length) {
