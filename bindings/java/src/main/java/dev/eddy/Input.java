@@ -55,6 +55,14 @@ public final class Input implements AutoCloseable {
     private final BufferAllocator allocator;
     private Map<String, Integer> byName; // built on first appendMap
 
+    // append() encodes its row here and crosses JNI once per row instead of
+    // once per value; the glue then makes the begin_row, setter and end_row
+    // calls in C. Each value: int column, byte tag, payload, in native byte
+    // order, as inputAppendRow in eddy_jni.c reads it.
+    private static final byte TAG_NULL = 0, TAG_BOOL = 1, TAG_I32 = 2, TAG_I64 = 3, TAG_F32 = 4, TAG_F64 = 5,
+            TAG_STR = 6;
+    private ByteBuffer row = ByteBuffer.allocateDirect(256).order(ByteOrder.nativeOrder());
+
     Input(long ptr, String stream, Schema schema, BufferAllocator allocator) {
         this.handle = Handle.register(this, "input on stream '" + stream + "'", ptr, Native::inputFree);
         this.stream = stream;
@@ -294,13 +302,7 @@ public final class Input implements AutoCloseable {
         return byName;
     }
 
-    // The row of append() is encoded here and crosses JNI in one call, which
-    // then makes the begin_row, setter and end_row calls in C: a third of the
-    // cost of one JNI call per value. Each value: int column, byte tag, payload
-    // (native byte order), as eddy_jni.c's inputAppendRow reads it.
-    private static final byte TAG_NULL = 0, TAG_BOOL = 1, TAG_I32 = 2, TAG_I64 = 3, TAG_F32 = 4, TAG_F64 = 5,
-            TAG_STR = 6;
-    private ByteBuffer row = ByteBuffer.allocateDirect(256).order(ByteOrder.nativeOrder());
+    // ---- the encoded row of append() ----------------------------------------------
 
     private void appendEncoded() {
         long p = handle.acquire();

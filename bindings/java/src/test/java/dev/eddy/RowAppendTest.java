@@ -13,6 +13,7 @@ import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.Arrays;
 import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -91,6 +92,7 @@ class RowAppendTest {
             in.append(true, 1, 1L, 1f, 1d, "ldt", LocalDateTime.of(1970, 1, 1, 0, 0, 1));
             in.append(true, 1, 1L, 1f, 1d, "ld", LocalDate.of(1970, 1, 2));
             in.append(true, 2); // the rest NULL
+            in.appendAll(List.of(Arrays.asList(null, 3), Arrays.asList(false, 4, null, 0.5)));
             e.flush();
             assertEquals(List.of(
                             row(false, 3, 4L, 5.0f, 6.0, "c", Instant.parse("2024-01-02T03:04:05.678Z").toEpochMilli()),
@@ -98,7 +100,9 @@ class RowAppendTest {
                             row(true, 5, 9L, 1.0f, 2.0, "x", 0L),
                             row(true, 1, 1L, 1.0f, 1.0, "ldt", 1000L),
                             row(true, 1, 1L, 1.0f, 1.0, "ld", 86_400_000L),
-                            row(true, 2, null, null, null, null, null)),
+                            row(true, 2, null, null, null, null, null),
+                            row(null, 3, null, null, null, null, null),
+                            row(false, 4, null, 0.5f, null, null, null)),
                     drain(out));
         }
     }
