@@ -322,7 +322,11 @@ enum eddy_status eddy_engine_poll(struct eddy_engine *engine,
                                   struct eddy_error **err);
 
 /**
- * Moves the engine's clock to now_ms (engine option clock=manual only).
+ * Moves the engine's clock to now_ms (engine option clock=manual only). A
+ * barrier: rows pushed before the call are processed at the old time, then
+ * the clock moves and every processing-time window due by now_ms fires
+ * before the call returns. Time never goes backwards
+ * (EDDY_ERR_INVALID_ARGUMENT).
  */
 enum eddy_status eddy_engine_advance_time(struct eddy_engine *engine,
                                           int64_t now_ms,
@@ -474,6 +478,20 @@ enum eddy_status eddy_input_push_arrow(struct eddy_input *input,
                                        struct ArrowArray *batch,
                                        const struct ArrowSchema *schema,
                                        struct eddy_error **err);
+
+/**
+ * Sets the watermark of the input's stream (an event-time stream, declared
+ * `WITH (event_time = 'col')`) to `ts_ms`: no row with an earlier event time
+ * is expected any more, so event-time windows ending at or before it fire.
+ * It travels in order with the rows pushed before it on this input.
+ * Watermarks only move forward: a lower value changes nothing. Rows that
+ * arrive later with an event time below the watermark are late (see
+ * `allowed_lateness` in docs/semantics.md). EDDY_ERR_INVALID on a stream
+ * without event time or while a row is open.
+ */
+enum eddy_status eddy_input_watermark(struct eddy_input *input,
+                                      int64_t ts_ms,
+                                      struct eddy_error **err);
 
 /**
  * Ends the input: its stream sees end of input, later pushes fail with

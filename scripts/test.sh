@@ -8,6 +8,9 @@
 #                                  definitely lost
 #   5. pytest                      the pyarrow <-> C ABI test
 #   6. pytest                      the Python binding, pip-installed into a venv
+#                                  (with the DuckDB differential window test)
+#   7. go                          the Go binding: go vet, go test -race
+#   8. java                        the Java binding: JNI glue (cmake) + JUnit (mvn test)
 #
 # One cargo target dir is shared by every stage, so the release library is
 # built once. Missing tools are installed (apt-get, pip) when possible.
@@ -15,7 +18,7 @@
 # Environment:
 #   EDDY_BUILD_ROOT   where build trees go (default: <repo>/build)
 #   CARGO_TARGET_DIR  shared cargo target dir (default: $EDDY_BUILD_ROOT/cargo-target)
-#   EDDY_SKIP         space-separated stages to skip: cargo cmake sanitize valgrind python
+#   EDDY_SKIP         space-separated stages to skip: cargo cmake sanitize valgrind python go java
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -182,9 +185,22 @@ if ! skipped python; then
         # System site-packages: reuse the pyarrow installed above.
         python3 -m venv --system-site-packages "$VENV"
     fi
-    if ! "$VENV/bin/python" -c 'import pandas' >/dev/null 2>&1; then
-        "$VENV/bin/python" -m pip install -q pandas
+    if ! "$VENV/bin/python" -c 'import pandas, duckdb' >/dev/null 2>&1; then
+        # duckdb is the oracle of the windowed-aggregation differential test.
+        "$VENV/bin/python" -m pip install -q pandas duckdb
     fi
     "$VENV/bin/python" -m pip install -q --force-reinstall --no-deps ./bindings/python
     EDDY_LIB="$CARGO_TARGET_DIR/release/libeddy.so" "$VENV/bin/python" -m pytest -q bindings/python/tests
+fi
+
+# ---------------------------------------------------------------------------
+if ! skipped go; then
+    section "go: vet + test -race (bindings/go)"
+    bash scripts/test_go.sh
+fi
+
+# ---------------------------------------------------------------------------
+if ! skipped java; then
+    section "java: JNI glue + mvn test (bindings/java)"
+    bash scripts/test_java.sh
 fi

@@ -117,7 +117,11 @@ pub unsafe extern "C" fn eddy_engine_poll(
     })
 }
 
-/// Moves the engine's clock to now_ms (engine option clock=manual only).
+/// Moves the engine's clock to now_ms (engine option clock=manual only). A
+/// barrier: rows pushed before the call are processed at the old time, then
+/// the clock moves and every processing-time window due by now_ms fires
+/// before the call returns. Time never goes backwards
+/// (EDDY_ERR_INVALID_ARGUMENT).
 #[no_mangle]
 pub unsafe extern "C" fn eddy_engine_advance_time(
     engine: *mut eddy_engine,

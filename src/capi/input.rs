@@ -282,6 +282,23 @@ pub unsafe extern "C" fn eddy_input_push_arrow(
     })
 }
 
+/// Sets the watermark of the input's stream (an event-time stream, declared
+/// `WITH (event_time = 'col')`) to `ts_ms`: no row with an earlier event time
+/// is expected any more, so event-time windows ending at or before it fire.
+/// It travels in order with the rows pushed before it on this input.
+/// Watermarks only move forward: a lower value changes nothing. Rows that
+/// arrive later with an event time below the watermark are late (see
+/// `allowed_lateness` in docs/semantics.md). EDDY_ERR_INVALID on a stream
+/// without event time or while a row is open.
+#[no_mangle]
+pub unsafe extern "C" fn eddy_input_watermark(
+    input: *mut eddy_input,
+    ts_ms: i64,
+    err: *mut *mut eddy_error,
+) -> eddy_status {
+    with_input(input, err, |i| i.watermark(ts_ms))
+}
+
 /// Ends the input: its stream sees end of input, later pushes fail with
 /// EDDY_ERR_CLOSED. The handle must still be freed.
 #[no_mangle]

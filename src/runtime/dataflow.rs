@@ -13,7 +13,8 @@ use super::stats::{add, get, json_str, QueryStats, StreamStats};
 use super::subscription::SubShared;
 use crate::error::{Error, Result};
 use crate::ops::filter_project::FilterProject;
-use crate::ops::Operator;
+use crate::ops::query::{StatefulQuery, TimeSettings};
+use crate::ops::{Operator, RowTimes};
 use crate::sql::plan::{OptionValue, StreamOption};
 use crate::sql::{Catalog, Plan, QueryPlan};
 
@@ -24,6 +25,28 @@ pub(crate) struct StreamSettings {
     pub overflow: Overflow,
     pub queue_capacity: usize,
     pub push_timeout_ms: u64,
+    /// The event-time column (BIGINT milliseconds or TIMESTAMP), if any.
+    pub event_time: Option<usize>,
+    /// Watermark = largest event time seen minus this.
+    pub watermark_delay: i64,
+    /// Rows up to this far below the watermark are still applied.
+    pub allowed_lateness: i64,
+}
+
+/// Event-time progress of a stream.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StreamClock {
+    pub max_ts: i64,
+    pub watermark: i64,
+}
+
+impl Default for StreamClock {
+    fn default() -> StreamClock {
+        StreamClock {
+            max_ts: i64::MIN,
+            watermark: i64::MIN,
+        }
+    }
 }
 
 pub(crate) struct StreamNode {
@@ -36,6 +59,9 @@ pub(crate) struct StreamNode {
     pub subscribers: Vec<Arc<SubShared>>,
     /// Input handles opened on this stream and still open.
     pub open_inputs: usize,
+    pub clock: StreamClock,
+    /// Every input closed and every upstream stream ended: windows fired.
+    pub ended: bool,
 }
 
 pub(crate) struct QueryNode {
@@ -45,6 +71,8 @@ pub(crate) struct QueryNode {
     pub op: Box<dyn Operator>,
     pub stats: QueryStats,
     pub last_error: Option<String>,
+    /// The query runs in its input's event time (else processing time).
+    pub event_time: bool,
 }
 
 /// A batch on its way to a subscriber, handed over after the lock is released.
@@ -70,20 +98,25 @@ impl Dataflow {
     }
 
     /// Applies analyzed statements all-or-nothing: everything that can fail is
-    /// checked before the first change.
+    /// checked (and every operator built) before the first change.
     pub fn apply(&mut self, plans: Vec<Plan>, options: &Options) -> Result<()> {
         // Pass 1: validate against the graph as it will be.
         let mut pending_names: Vec<String> = Vec::new();
         let mut pending_edges: Vec<(String, String)> = Vec::new();
-        let mut settings: Vec<Option<StreamSettings>> = Vec::with_capacity(plans.len());
+        let mut pending_settings: AHashMap<String, StreamSettings> = AHashMap::new();
+        let mut built: Vec<Option<Built>> = Vec::with_capacity(plans.len());
         for plan in &plans {
             match plan {
                 Plan::CreateStream(c) => {
-                    settings.push(Some(stream_settings(&c.options, options)?));
-                    pending_names.push(c.name.to_lowercase());
+                    let st = stream_settings(&c.options, &c.schema, options)?;
+                    let key = c.name.to_lowercase();
+                    if self.lookup(&c.name).is_none() && !pending_settings.contains_key(&key) {
+                        pending_settings.insert(key.clone(), st.clone());
+                    }
+                    built.push(Some(Built::Settings(st)));
+                    pending_names.push(key);
                 }
                 Plan::Insert(q) => {
-                    settings.push(None);
                     let (inp, out) = (q.input.to_lowercase(), q.output.to_lowercase());
                     if self.reaches(&out, &inp, &pending_edges) {
                         return Err(Error::sql(format!(
@@ -91,20 +124,34 @@ impl Dataflow {
                             q.output, q.input, q.sql
                         )));
                     }
-                    pending_edges.push((inp, out));
+                    pending_edges.push((inp.clone(), out));
+                    let in_settings = match self.lookup(&q.input) {
+                        Some(i) => self.streams[i].settings.clone(),
+                        None => pending_settings
+                            .get(&inp)
+                            .cloned()
+                            .unwrap_or_else(|| default_settings(options)),
+                    };
+                    built.push(Some(Built::Query(
+                        build_op(q, &in_settings)?,
+                        in_settings.event_time.is_some(),
+                    )));
                 }
             }
         }
         // Pass 2: apply; nothing below fails.
-        for (plan, settings) in plans.into_iter().zip(settings) {
-            match plan {
-                Plan::CreateStream(c) => {
+        for (plan, b) in plans.into_iter().zip(built) {
+            match (plan, b) {
+                (Plan::CreateStream(c), Some(Built::Settings(st))) => {
                     if self.lookup(&c.name).is_some() && c.if_not_exists {
                         continue;
                     }
-                    self.add_stream(c.name, c.schema, settings.expect("validated"));
+                    self.add_stream(c.name, c.schema, st);
                 }
-                Plan::Insert(q) => self.add_query(q, options),
+                (Plan::Insert(q), Some(Built::Query(op, event_time))) => {
+                    self.add_query(q, op, event_time, options)
+                }
+                _ => unreachable!("built in pass 1"),
             }
         }
         Ok(())
@@ -121,11 +168,13 @@ impl Dataflow {
             readers: Vec::new(),
             subscribers: Vec::new(),
             open_inputs: 0,
+            clock: StreamClock::default(),
+            ended: false,
         });
         id
     }
 
-    fn add_query(&mut self, q: QueryPlan, options: &Options) {
+    fn add_query(&mut self, q: QueryPlan, op: Box<dyn Operator>, event_time: bool, options: &Options) {
         let input = self.lookup(&q.input).expect("analyzer resolved the input");
         let output = match self.lookup(&q.output) {
             Some(o) => o,
@@ -135,9 +184,6 @@ impl Dataflow {
                 default_settings(options),
             ),
         };
-        let out_schema = self.streams[output].schema.clone();
-        let in_schema = self.streams[input].schema.clone();
-        let op = Box::new(FilterProject::new(q.filter, q.projection, out_schema, &in_schema));
         let id = self.queries.len();
         self.queries.push(QueryNode {
             sql: q.sql,
@@ -146,6 +192,7 @@ impl Dataflow {
             op,
             stats: QueryStats::default(),
             last_error: None,
+            event_time,
         });
         self.streams[input].readers.push(id);
     }
@@ -178,57 +225,173 @@ impl Dataflow {
     }
 
     /// Runs a batch that entered `stream` through every query downstream of
-    /// it; batches for subscribers are collected in `out`.
-    pub fn push(&mut self, stream: usize, batch: RecordBatch, out: &mut Vec<Delivery>) {
-        let n = batch.num_rows();
-        if n == 0 {
+    /// it; batches for subscribers are collected in `out`. `now` is the
+    /// processing time of the batch.
+    pub fn push(&mut self, stream: usize, batch: RecordBatch, now: i64, out: &mut Vec<Delivery>) {
+        if batch.num_rows() == 0 {
             return;
         }
+        let node = &mut self.streams[stream];
+        let before = node.clock.watermark;
+        let (batch, ts, wm) = match node.settings.event_time {
+            Some(col) => match event_times(node, &batch, col) {
+                Some(x) => x,
+                None => return,
+            },
+            None => {
+                let timed = node.readers.iter().any(|&q| self.queries[q].op.uses_time());
+                let v = if timed {
+                    vec![now; batch.num_rows()]
+                } else {
+                    Vec::new()
+                };
+                (batch, v.clone(), v)
+            }
+        };
         let node = &self.streams[stream];
+        let n = batch.num_rows();
         add(&node.stats.events_in, n as u64);
         for s in &node.subscribers {
             out.push((s.clone(), batch.clone()));
         }
+        let after = node.clock.watermark;
         let mut produced = Vec::new();
         for qi in 0..self.streams[stream].readers.len() {
-            let q = &mut self.queries[self.streams[stream].readers[qi]];
+            let id = self.streams[stream].readers[qi];
+            let q = &mut self.queries[id];
             add(&q.stats.rows_in, n as u64);
-            if let Err(e) = q.op.process(&batch, &mut produced) {
-                add(&q.stats.errors, 1);
-                q.last_error = Some(e.message);
+            let r = if q.op.uses_time() {
+                q.op.process_at(&batch, RowTimes { ts: &ts, wm: &wm }, &mut produced)
+            } else {
+                q.op.process(&batch, &mut produced)
+            };
+            // Rows that did not pass WHERE still move event time.
+            let r = r.and_then(|_| {
+                if q.event_time && after > before {
+                    q.op.advance(after, &mut produced)
+                } else {
+                    Ok(())
+                }
+            });
+            self.after_op(id, r, &mut produced, now, out);
+        }
+    }
+
+    /// Records an operator's result and pushes what it produced downstream.
+    fn after_op(
+        &mut self,
+        id: usize,
+        r: Result<()>,
+        produced: &mut Vec<RecordBatch>,
+        now: i64,
+        out: &mut Vec<Delivery>,
+    ) {
+        let q = &mut self.queries[id];
+        if let Err(e) = r {
+            add(&q.stats.errors, 1);
+            q.last_error = Some(e.message);
+        }
+        let output = q.output;
+        for b in produced.drain(..) {
+            add(&self.queries[id].stats.rows_out, b.num_rows() as u64);
+            self.push(output, b, now, out);
+        }
+    }
+
+    /// A host watermark reached `stream` (in order with its rows).
+    pub fn watermark(&mut self, stream: usize, ts: i64, now: i64, out: &mut Vec<Delivery>) {
+        let node = &mut self.streams[stream];
+        if node.settings.event_time.is_none() || ts <= node.clock.watermark {
+            return;
+        }
+        node.clock.watermark = ts;
+        let mut produced = Vec::new();
+        for qi in 0..self.streams[stream].readers.len() {
+            let id = self.streams[stream].readers[qi];
+            let r = self.queries[id].op.advance(ts, &mut produced);
+            self.after_op(id, r, &mut produced, now, out);
+        }
+    }
+
+    /// Processing time reached `now`: fires the windows and output periods
+    /// of queries that run in processing time.
+    pub fn fire_timers(&mut self, now: i64, out: &mut Vec<Delivery>) {
+        let mut produced = Vec::new();
+        for id in 0..self.queries.len() {
+            let q = &mut self.queries[id];
+            if q.event_time || q.op.next_deadline().map_or(true, |d| d > now) {
+                continue;
             }
-            let output = q.output;
-            for b in produced.drain(..) {
-                add(
-                    &self.queries[self.streams[stream].readers[qi]].stats.rows_out,
-                    b.num_rows() as u64,
-                );
-                self.push(output, b, out);
+            let r = q.op.advance(now, &mut produced);
+            self.after_op(id, r, &mut produced, now, out);
+        }
+    }
+
+    /// The earliest processing-time deadline of any query.
+    pub fn next_timer(&self) -> Option<i64> {
+        self.queries
+            .iter()
+            .filter(|q| !q.event_time)
+            .filter_map(|q| q.op.next_deadline())
+            .min()
+    }
+
+    /// An input of `stream` closed. When it was the last one and nothing
+    /// upstream still runs, the stream ends: its queries fire every window,
+    /// and streams they feed end in turn once all their sources have.
+    pub fn input_closed(&mut self, stream: usize, now: i64, out: &mut Vec<Delivery>) {
+        let st = &mut self.streams[stream];
+        st.open_inputs = st.open_inputs.saturating_sub(1);
+        if st.open_inputs == 0 && self.sources_ended(stream) {
+            self.end_stream(stream, now, out);
+        }
+    }
+
+    /// A new input opened on `stream`: it runs again.
+    pub fn input_opened(&mut self, stream: usize) {
+        let st = &mut self.streams[stream];
+        st.open_inputs += 1;
+        st.ended = false;
+    }
+
+    fn sources_ended(&self, stream: usize) -> bool {
+        self.queries
+            .iter()
+            .filter(|q| q.output == stream)
+            .all(|q| self.streams[q.input].ended)
+    }
+
+    fn end_stream(&mut self, stream: usize, now: i64, out: &mut Vec<Delivery>) {
+        self.streams[stream].ended = true;
+        self.finish(stream, now, out);
+        let outputs: Vec<usize> = self.streams[stream]
+            .readers
+            .iter()
+            .map(|&q| self.queries[q].output)
+            .collect();
+        for o in outputs {
+            if !self.streams[o].ended && self.streams[o].open_inputs == 0 && self.sources_ended(o) {
+                self.end_stream(o, now, out);
             }
         }
     }
 
     /// The input of `stream` ended for good: let its queries emit what they
     /// hold, downstream first-come.
-    pub fn finish(&mut self, stream: usize, out: &mut Vec<Delivery>) {
+    pub fn finish(&mut self, stream: usize, now: i64, out: &mut Vec<Delivery>) {
         let mut produced = Vec::new();
         for qi in 0..self.streams[stream].readers.len() {
-            let q = &mut self.queries[self.streams[stream].readers[qi]];
-            if let Err(e) = q.op.finish(&mut produced) {
-                add(&q.stats.errors, 1);
-                q.last_error = Some(e.message);
-            }
-            let output = q.output;
-            for b in produced.drain(..) {
-                self.push(output, b, out);
-            }
+            let id = self.streams[stream].readers[qi];
+            let r = self.queries[id].op.finish(&mut produced);
+            self.after_op(id, r, &mut produced, now, out);
         }
     }
 
     /// Every input ended (engine close): finish streams upstream first, so
     /// what a query emits on finish still flows through the queries below it
-    /// before those finish in turn.
-    pub fn finish_all(&mut self, out: &mut Vec<Delivery>) {
+    /// before those finish in turn. Streams already ended are not finished
+    /// twice.
+    pub fn finish_all(&mut self, now: i64, out: &mut Vec<Delivery>) {
         let n = self.streams.len();
         let mut indegree = vec![0usize; n];
         for q in &self.queries {
@@ -248,7 +411,10 @@ impl Dataflow {
         }
         // `apply` rejects cycles, so every stream is in `order`.
         for s in order {
-            self.finish(s, out);
+            if !self.streams[s].ended {
+                self.streams[s].ended = true;
+                self.finish(s, now, out);
+            }
         }
     }
 
@@ -265,7 +431,7 @@ impl Dataflow {
                 .sum();
             let sub_queued: usize = st.subscribers.iter().map(|x| x.queued_rows()).sum();
             s.push_str(&format!(
-                "{{\"name\":{},\"events_in\":{},\"events_out\":{},\"dropped\":{},\"rejected\":{},\"late\":{},\"queue_depth\":{},\"subscribers\":{},\"subscriber_queued\":{},\"subscriber_dropped\":{}}}",
+                "{{\"name\":{},\"events_in\":{},\"events_out\":{},\"dropped\":{},\"rejected\":{},\"late\":{},\"queue_depth\":{},\"subscribers\":{},\"subscriber_queued\":{},\"subscriber_dropped\":{},\"watermark\":{}}}",
                 json_str(&st.name),
                 get(&st.stats.events_in),
                 get(&st.stats.events_out),
@@ -276,6 +442,11 @@ impl Dataflow {
                 st.subscribers.len(),
                 sub_queued,
                 sub_dropped,
+                if st.settings.event_time.is_some() && st.clock.watermark != i64::MIN {
+                    st.clock.watermark.to_string()
+                } else {
+                    "null".to_string()
+                },
             ));
         }
         s.push_str("],\"queries\":[");
@@ -284,7 +455,7 @@ impl Dataflow {
                 s.push(',');
             }
             s.push_str(&format!(
-                "{{\"id\":{},\"sql\":{},\"input\":{},\"output\":{},\"rows_in\":{},\"rows_out\":{},\"errors\":{},\"last_error\":{},\"state_bytes\":{}}}",
+                "{{\"id\":{},\"sql\":{},\"input\":{},\"output\":{},\"rows_in\":{},\"rows_out\":{},\"errors\":{},\"last_error\":{},\"late\":{},\"state_bytes\":{}}}",
                 i,
                 json_str(&q.sql),
                 json_str(&self.streams[q.input].name),
@@ -293,6 +464,7 @@ impl Dataflow {
                 get(&q.stats.rows_out),
                 get(&q.stats.errors),
                 q.last_error.as_deref().map(json_str).unwrap_or_else(|| "null".into()),
+                q.op.late(),
                 q.op.state_bytes(),
             ));
         }
@@ -306,14 +478,98 @@ fn default_settings(o: &Options) -> StreamSettings {
         overflow: o.overflow,
         queue_capacity: o.queue_capacity,
         push_timeout_ms: o.push_timeout.as_millis() as u64,
+        event_time: None,
+        watermark_delay: 0,
+        allowed_lateness: 0,
     }
 }
 
-/// The WITH keys a stream understands today.
-const STREAM_KEYS: &[&str] = &["overflow", "queue_capacity", "push_timeout_ms"];
+/// What pass 1 of `apply` prepares for pass 2.
+enum Built {
+    Settings(StreamSettings),
+    Query(Box<dyn Operator>, bool),
+}
 
-fn stream_settings(opts: &[StreamOption], o: &Options) -> Result<StreamSettings> {
+/// The operator a query runs: stateless filter/projection, or the general
+/// windowed pipeline.
+fn build_op(q: &QueryPlan, input: &StreamSettings) -> Result<Box<dyn Operator>> {
+    let in_schema = q.input_schema.clone();
+    if q.is_stateless() {
+        return Ok(Box::new(FilterProject::new(
+            q.filter.clone(),
+            q.projection.clone(),
+            q.output_schema.clone(),
+            &in_schema,
+        )));
+    }
+    let time = TimeSettings {
+        event_time: input.event_time.is_some(),
+        lateness: input.allowed_lateness,
+    };
+    Ok(Box::new(StatefulQuery::new(
+        q,
+        &in_schema,
+        q.output_schema.clone(),
+        time,
+    )?))
+}
+
+/// Per-row event times and watermarks of a batch entering an event-time
+/// stream; late rows (below watermark - allowed lateness, or without a time)
+/// are dropped and counted. None when every row was late.
+fn event_times(
+    node: &mut StreamNode,
+    batch: &RecordBatch,
+    col: usize,
+) -> Option<(RecordBatch, Vec<i64>, Vec<i64>)> {
+    let vals = crate::ops::window::time_values(batch, col);
+    let n = vals.len();
+    let (mut ts, mut wm) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut keep: Vec<bool> = Vec::with_capacity(n);
+    let mut late = 0u64;
+    let mut clock = node.clock;
+    let (delay, lateness) = (node.settings.watermark_delay, node.settings.allowed_lateness);
+    for v in vals {
+        match v {
+            Some(t) if clock.watermark == i64::MIN || t >= clock.watermark.saturating_sub(lateness) => {
+                clock.max_ts = clock.max_ts.max(t);
+                clock.watermark = clock.watermark.max(clock.max_ts.saturating_sub(delay));
+                ts.push(t);
+                wm.push(clock.watermark);
+                keep.push(true);
+            }
+            _ => {
+                late += 1;
+                keep.push(false);
+            }
+        }
+    }
+    node.clock = clock;
+    if late > 0 {
+        add(&node.stats.late, late);
+        if late as usize == n {
+            return None;
+        }
+        let mask = arrow::array::BooleanArray::from(keep);
+        let b = arrow::compute::filter_record_batch(batch, &mask).ok()?;
+        return Some((b, ts, wm));
+    }
+    Some((batch.clone(), ts, wm))
+}
+
+/// The WITH keys a stream understands.
+const STREAM_KEYS: &[&str] = &[
+    "overflow",
+    "queue_capacity",
+    "push_timeout_ms",
+    "event_time",
+    "watermark_delay",
+    "allowed_lateness",
+];
+
+fn stream_settings(opts: &[StreamOption], schema: &SchemaRef, o: &Options) -> Result<StreamSettings> {
     let mut s = default_settings(o);
+    let mut timing_pos: Option<String> = None;
     for opt in opts {
         let at = format!("line {}:{}", opt.line, opt.column);
         let bad = |want: &str| {
@@ -321,6 +577,11 @@ fn stream_settings(opts: &[StreamOption], o: &Options) -> Result<StreamSettings>
                 "{at}: option '{}' expects {want}, got {:?}",
                 opt.key, opt.value
             ))
+        };
+        let duration = |v: &OptionValue| match v {
+            OptionValue::Integer(v) if *v >= 0 => Some(*v),
+            OptionValue::Interval(v) if *v >= 0 => Some(*v),
+            _ => None,
         };
         match opt.key.as_str() {
             "overflow" => {
@@ -335,11 +596,48 @@ fn stream_settings(opts: &[StreamOption], o: &Options) -> Result<StreamSettings>
                 OptionValue::Integer(v) if (2..=1 << 30).contains(&v) => s.queue_capacity = v as usize,
                 _ => return Err(bad("an integer from 2 to 2^30")),
             },
-            "push_timeout_ms" => match opt.value {
-                OptionValue::Integer(v) if v >= 0 => s.push_timeout_ms = v as u64,
-                OptionValue::Interval(v) if v >= 0 => s.push_timeout_ms = v as u64,
-                _ => return Err(bad("a non-negative integer of milliseconds")),
-            },
+            "push_timeout_ms" => {
+                s.push_timeout_ms =
+                    duration(&opt.value).ok_or_else(|| bad("a non-negative integer of milliseconds"))? as u64
+            }
+            "event_time" => {
+                let name = match &opt.value {
+                    OptionValue::String(v) | OptionValue::Ident(v) => v.clone(),
+                    _ => return Err(bad("a column name, such as 'ts'")),
+                };
+                let Some(c) = schema
+                    .fields()
+                    .iter()
+                    .position(|f| f.name().eq_ignore_ascii_case(&name))
+                else {
+                    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+                    return Err(Error::sql(format!(
+                        "{at}: event_time names unknown column '{name}' (columns: {})",
+                        names.join(", ")
+                    )));
+                };
+                match schema.field(c).data_type() {
+                    arrow::datatypes::DataType::Int64 | arrow::datatypes::DataType::Timestamp(..) => {}
+                    other => {
+                        return Err(Error::schema(format!(
+                            "{at}: event_time column '{}' must be BIGINT (milliseconds) or TIMESTAMP, not {}",
+                            schema.field(c).name(),
+                            crate::types::type_name(other)
+                        )))
+                    }
+                }
+                s.event_time = Some(c);
+            }
+            "watermark_delay" => {
+                s.watermark_delay =
+                    duration(&opt.value).ok_or_else(|| bad("a non-negative INTERVAL or milliseconds"))?;
+                timing_pos.get_or_insert(at.clone());
+            }
+            "allowed_lateness" => {
+                s.allowed_lateness =
+                    duration(&opt.value).ok_or_else(|| bad("a non-negative INTERVAL or milliseconds"))?;
+                timing_pos.get_or_insert(at.clone());
+            }
             other => {
                 return Err(Error::sql(format!(
                     "{at}: unknown stream option '{other}' (known: {})",
@@ -347,6 +645,11 @@ fn stream_settings(opts: &[StreamOption], o: &Options) -> Result<StreamSettings>
                 )))
             }
         }
+    }
+    if let (Some(at), None) = (timing_pos, s.event_time) {
+        return Err(Error::sql(format!(
+            "{at}: watermark_delay and allowed_lateness need event_time = 'column'"
+        )));
     }
     Ok(s)
 }

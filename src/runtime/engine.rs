@@ -190,7 +190,7 @@ impl Engine {
             self.shared.options.queue_bytes,
         );
         let settings = node.settings.clone();
-        node.open_inputs += 1;
+        df.input_opened(id);
         drop(df);
         if let Err(e) = self.shared.register_input(q.clone()) {
             self.shared.lock_dataflow().streams[id].open_inputs -= 1;
@@ -327,12 +327,18 @@ impl Engine {
         }
     }
 
-    /// Moves a manual clock (option clock=manual) to `now_ms`.
+    /// Moves a manual clock (option clock=manual) to `now_ms`. A barrier:
+    /// rows pushed before the call are processed at the old time, then the
+    /// clock moves and every processing-time window due by `now_ms` fires
+    /// before the call returns.
     pub fn advance_time(&self, now_ms: i64) -> Result<()> {
         self.shared.check_usable()?;
+        if self.shared.clock.kind() != super::options::ClockKind::Manual {
+            return self.shared.clock.advance(now_ms);
+        }
+        self.flush(-1)?;
         self.shared.clock.advance(now_ms)?;
-        self.shared.wake_worker();
-        Ok(())
+        self.flush(-1)
     }
 
     pub fn stats_json(&self) -> String {
@@ -434,6 +440,8 @@ fn worker_loop(shared: &Arc<EngineShared>) {
     let mut pending_flush: Option<(u64, Vec<(Arc<InputQueue>, u64)>)> = None;
     let mut idle_since: Option<Instant> = None;
     let batch_rows = shared.options.batch_rows;
+    // The earliest processing-time deadline of any window or output period.
+    let mut next_timer: Option<i64> = None;
     loop {
         let g = shared.inputs_gen.load(Ordering::Acquire);
         if g != gen {
@@ -455,6 +463,17 @@ fn worker_loop(shared: &Arc<EngineShared>) {
 
         let mut work = 0usize;
         let mut ended: Vec<usize> = Vec::new();
+        // Read after the flush target: a flush that follows advance_time
+        // sees the new time applied before it is acknowledged.
+        let now = shared.clock.now_ms();
+        if next_timer.is_some_and(|t| t <= now) {
+            let mut df = shared.lock_dataflow();
+            df.fire_timers(now, &mut deliveries);
+            next_timer = df.next_timer();
+            drop(df);
+            shared.deliver(&mut deliveries);
+            work += 1;
+        }
         for q in &inputs {
             work += q.drain(batch_rows, &mut |it| items.push(it));
             if items.is_empty() {
@@ -463,15 +482,19 @@ fn worker_loop(shared: &Arc<EngineShared>) {
             let mut df = shared.lock_dataflow();
             for it in items.drain(..) {
                 match it {
-                    Item::Batch(b) => df.push(q.stream, b, &mut deliveries),
+                    Item::Batch(b) => df.push(q.stream, b, now, &mut deliveries),
+                    Item::Watermark(ts) => {
+                        work += 1;
+                        df.watermark(q.stream, ts, now, &mut deliveries);
+                    }
                     Item::Close => {
                         work += 1;
-                        let st = &mut df.streams[q.stream];
-                        st.open_inputs = st.open_inputs.saturating_sub(1);
+                        df.input_closed(q.stream, now, &mut deliveries);
                         ended.push(q.stream);
                     }
                 }
             }
+            next_timer = df.next_timer();
             drop(df);
             shared.deliver(&mut deliveries);
         }
@@ -499,7 +522,9 @@ fn worker_loop(shared: &Arc<EngineShared>) {
         }
         if closing && inputs.iter().all(|q| q.is_empty()) {
             // Sealed and drained: every stream's input ended.
-            shared.lock_dataflow().finish_all(&mut deliveries);
+            shared
+                .lock_dataflow()
+                .finish_all(shared.clock.now_ms(), &mut deliveries);
             shared.deliver(&mut deliveries);
             *shared.flush_done.lock().unwrap() = shared.flush_req.load(Ordering::SeqCst);
             return;
@@ -516,7 +541,14 @@ fn worker_loop(shared: &Arc<EngineShared>) {
             || shared.flush_req.load(Ordering::SeqCst) > *shared.flush_done.lock().unwrap()
             || shared.closing.load(Ordering::SeqCst) != closing;
         if !ready {
-            std::thread::park_timeout(Duration::from_millis(100));
+            // Sleep until the next window deadline at most (system clock;
+            // a manual clock wakes the worker when it moves).
+            let mut wait = Duration::from_millis(100);
+            if let Some(t) = next_timer {
+                let ms = t.saturating_sub(shared.clock.now_ms()).max(0) as u64;
+                wait = wait.min(Duration::from_millis(ms));
+            }
+            std::thread::park_timeout(wait);
         }
         shared.worker_parked.store(false, Ordering::SeqCst);
         idle_since = None;

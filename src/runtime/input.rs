@@ -234,6 +234,25 @@ impl Input {
         self.push_batch(&batch)
     }
 
+    /// Declares that no row with an event time below `ts_ms` follows on this
+    /// stream: windows ending at or before it may fire. Travels in order with
+    /// the rows pushed before it. Watermarks only move forward; a lower value
+    /// than the stream's current one changes nothing.
+    pub fn watermark(&mut self, ts_ms: i64) -> Result<()> {
+        self.usable()?;
+        if self.row_open {
+            return Err(Error::invalid("a row is open; end it before setting a watermark"));
+        }
+        if self.settings.event_time.is_none() {
+            return Err(Error::invalid(
+                "this stream has no event time; declare it WITH (event_time = 'column') to use watermarks",
+            ));
+        }
+        self.producer.push_watermark(ts_ms, self.timeout)?;
+        self.engine.wake_worker();
+        Ok(())
+    }
+
     /// Ends this input: later pushes fail with EDDY_ERR_CLOSED.
     pub fn close(&mut self) -> Result<()> {
         self.usable()?;

@@ -40,6 +40,8 @@ const SEALED: u64 = 1 << 62;
 const SLOT_ROW: u8 = 0;
 const SLOT_BATCH: u8 = 1;
 const SLOT_CLOSE: u8 = 2;
+/// A host watermark; its value sits in the slot's first cell.
+const SLOT_WATERMARK: u8 = 3;
 
 /// How a column is stored in its 8-byte cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +83,8 @@ struct Meta {
 /// What the worker takes out of a queue, in push order.
 pub(crate) enum Item {
     Batch(RecordBatch),
+    /// The host declared that no row with an earlier event time follows.
+    Watermark(i64),
     /// The producer closed its input.
     Close,
 }
@@ -109,6 +113,9 @@ pub(crate) struct InputQueue {
     producer_thread: Mutex<Option<Thread>>,
     /// The worker has taken the end-of-input marker.
     ended: AtomicBool,
+    /// The highest host watermark whose marker drop_oldest evicted: the
+    /// worker still applies it (late rather than never).
+    evicted_watermark: std::sync::atomic::AtomicI64,
 }
 
 // SAFETY: the cells are written only by the single producer (the `Producer`
@@ -162,6 +169,7 @@ impl InputQueue {
             producer_waiting: AtomicBool::new(false),
             producer_thread: Mutex::new(None),
             ended: AtomicBool::new(false),
+            evicted_watermark: std::sync::atomic::AtomicI64::new(i64::MIN),
         })
     }
 
@@ -234,12 +242,22 @@ impl InputQueue {
                     }
                     pos += 1;
                 }
+                SLOT_WATERMARK => {
+                    // SAFETY: as for rows; the first cell holds the value.
+                    let v = unsafe { *self.vals[(pos & self.mask) as usize * self.ncols].get() };
+                    items.push(Item::Watermark(v as i64));
+                    pos += 1;
+                }
                 _ => {
                     self.ended.store(true, Ordering::Release);
                     items.push(Item::Close);
                     pos += 1;
                 }
             }
+        }
+        let evicted = self.evicted_watermark.swap(i64::MIN, Ordering::AcqRel);
+        if evicted != i64::MIN {
+            items.push(Item::Watermark(evicted));
         }
         // Releases the slots and clears READING in one store.
         self.head.store(end, Ordering::Release);
@@ -475,6 +493,10 @@ impl Producer {
                             }
                         }
                         SLOT_CLOSE => {}
+                        SLOT_WATERMARK => {
+                            let v = unsafe { *q.vals[(h & q.mask) as usize * q.ncols].get() } as i64;
+                            q.evicted_watermark.fetch_max(v, Ordering::AcqRel);
+                        }
                         _ => {
                             q.stats.dropped.fetch_add(1, Ordering::Relaxed);
                         }
@@ -611,6 +633,21 @@ impl Producer {
             return Err(e);
         }
         Ok(Pushed::Queued)
+    }
+
+    /// Queues a host watermark in order with the rows; waits for room
+    /// regardless of policy (it carries no data to drop).
+    pub(crate) fn push_watermark(&mut self, ts_ms: i64, timeout: Duration) -> Result<()> {
+        self.reserve(0, 0, Overflow::Block, timeout)?;
+        if self.is_sealed() {
+            return Err(Error::closed("the engine is closed"));
+        }
+        let q = self.q.clone();
+        let slot = (self.tail & q.mask) as usize;
+        // SAFETY: the slot is reserved and not yet published.
+        unsafe { *q.vals[slot * q.ncols].get() = ts_ms as u64 };
+        let start = self.wpos;
+        self.publish(SLOT_WATERMARK, start)
     }
 
     /// Queues the end-of-input marker; waits for room regardless of policy.

@@ -16,6 +16,7 @@
 //! Errors: unknown streams are `NotFound`, type mismatches `Schema`, every
 //! other problem `Sql`; all messages start with `line L:C:`.
 
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -27,9 +28,15 @@ use sqlparser::ast::{
 
 use crate::error::{Error, Result};
 use crate::expr::{BinaryOp, Expr, Func, Scalar, UnaryOp};
+use crate::ops::aggregate::AggFunc;
+use crate::sql::ast::OutputEvents;
 use crate::sql::ast::{self, Insert, Name, Pos, SelectItem, Source, SqlExpr, Statement, StatementKind};
 use crate::sql::parser::interval_ms;
-use crate::sql::plan::{CreateStream, Plan, QueryPlan, StreamOption};
+use crate::sql::plan::{
+    first_aggregate_index, window_start_index, AggCall, AggregatePlan, CreateStream, OutputRate, Plan,
+    QueryPlan, SortExpr, SortKey, StreamOption,
+};
+use crate::sql::window;
 use crate::sql::Catalog;
 use crate::types::{type_name, SqlType};
 
@@ -135,45 +142,56 @@ impl Analyzer<'_> {
                 ins.target.pos, ins.target.value
             )));
         }
+        let window = match &from.window {
+            Some(w) => Some(window::analyze(w, &input, &in_schema)?),
+            None => None,
+        };
+        let bounds = window.as_ref().is_some_and(|w| w.has_bounds());
+        let calls = RefCell::new(Vec::new());
+        // Row-level scope: WHERE, GROUP BY (no aggregates).
         let scope = Scope {
             stream: &input,
             alias: from.alias.as_ref(),
             schema: &in_schema,
+            bounds: false,
+            aggs: None,
+            in_agg: Cell::new(false),
+        };
+        // Selection scope: SELECT, HAVING, ORDER BY (aggregates allowed).
+        let sel = Scope {
+            bounds,
+            aggs: Some(&calls),
+            ..scope.clone()
         };
 
         let filter = match &q.selection {
             None => None,
-            Some(w) => {
-                let e = scope.expr(&w.expr, w.pos)?;
-                let t = e.data_type();
-                match t {
-                    DataType::Boolean => Some(e),
-                    DataType::Null => Some(null_of(DataType::Boolean)),
-                    _ => {
-                        return Err(Error::schema(format!(
-                            "{}: WHERE condition must be BOOL, got {}",
-                            w.pos,
-                            type_name(&t)
-                        )))
-                    }
-                }
-            }
+            Some(w) => Some(scope.condition(w, "WHERE")?),
         };
+        let group_scope = Scope {
+            bounds,
+            ..scope.clone()
+        };
+        let group_by = q
+            .group_by
+            .iter()
+            .map(|g| group_scope.expr(&g.expr, g.pos).map(settle))
+            .collect::<Result<Vec<_>>>()?;
 
         // (name, expression, position) per output column.
         let mut cols: Vec<(String, Expr, Pos)> = Vec::new();
         for item in &q.items {
             match item {
-                SelectItem::Wildcard { pos } => scope.push_all(&mut cols, *pos),
+                SelectItem::Wildcard { pos } => sel.push_all(&mut cols, *pos),
                 SelectItem::QualifiedWildcard { qualifier } => {
-                    scope.check_qualifier(qualifier.value.as_str(), qualifier.pos)?;
-                    scope.push_all(&mut cols, qualifier.pos);
+                    sel.check_qualifier(qualifier.value.as_str(), qualifier.pos)?;
+                    sel.push_all(&mut cols, qualifier.pos);
                 }
                 SelectItem::Expr { expr, alias } => {
-                    let e = scope.expr(&expr.expr, expr.pos)?;
+                    let e = sel.expr(&expr.expr, expr.pos)?;
                     let name = match alias {
                         Some(a) => a.value.clone(),
-                        None => scope
+                        None => sel
                             .bare_column_name(&expr.expr)
                             .unwrap_or_else(|| expr.text.clone()),
                     };
@@ -181,6 +199,74 @@ impl Analyzer<'_> {
                 }
             }
         }
+        let having = match &q.having {
+            None => None,
+            Some(h) => Some(sel.condition(h, "HAVING")?),
+        };
+        let mut order_by = Vec::with_capacity(q.order_by.len());
+        for o in &q.order_by {
+            let key = match &o.expr.expr {
+                SqlExpr::Value(v) if matches!(v.value, Value::Number(..)) => {
+                    let n = o.expr.text.parse::<usize>().unwrap_or(0);
+                    if n == 0 || n > cols.len() {
+                        return Err(Error::sql(format!(
+                            "{}: ORDER BY position {} is not in the select list (1 to {})",
+                            o.expr.pos,
+                            o.expr.text,
+                            cols.len()
+                        )));
+                    }
+                    SortExpr::Output(n - 1)
+                }
+                SqlExpr::Identifier(id)
+                    if cols
+                        .iter()
+                        .any(|(name, _, _)| name.eq_ignore_ascii_case(&id.value)) =>
+                {
+                    let i = cols
+                        .iter()
+                        .position(|(name, _, _)| name.eq_ignore_ascii_case(&id.value))
+                        .unwrap();
+                    SortExpr::Output(i)
+                }
+                e => SortExpr::Expr(settle(sel.expr(e, o.expr.pos)?)),
+            };
+            order_by.push(SortKey {
+                key,
+                descending: o.descending,
+                // NULLs sort as the largest value unless told otherwise.
+                nulls_first: o.nulls_first.unwrap_or(o.descending),
+            });
+        }
+        let calls = calls.into_inner();
+        let aggregate =
+            (!calls.is_empty() || !group_by.is_empty()).then_some(AggregatePlan { group_by, calls });
+
+        if ins.events != OutputEvents::Current && window.is_none() {
+            return Err(Error::sql(format!(
+                "{}: INSERT {} EVENTS needs a window: without one no event ever expires",
+                ins.target.pos,
+                if ins.events == OutputEvents::All {
+                    "ALL"
+                } else {
+                    "EXPIRED"
+                }
+            )));
+        }
+        if ins.events == OutputEvents::All {
+            cols.push((
+                "_expired".into(),
+                Expr::Column {
+                    index: window_start_index(in_schema.fields().len()) + 2,
+                    data_type: DataType::Boolean,
+                },
+                ins.target.pos,
+            ));
+        }
+        let output_rate = q.output.map(|o| OutputRate {
+            mode: o.mode,
+            every: o.every,
+        });
 
         let target = &ins.target;
         let (output, output_schema, create_output, projection) = match self.lookup(&target.value) {
@@ -246,11 +332,20 @@ impl Analyzer<'_> {
         Ok(Plan::Insert(QueryPlan {
             sql,
             input,
+            input_schema: in_schema.clone(),
             output,
             output_schema,
             create_output,
             filter,
+            window,
+            aggregate,
+            having,
             projection,
+            order_by,
+            limit: q.limit.map(|l| l.value),
+            offset: q.offset.map(|o| o.value).unwrap_or(0),
+            events: ins.events,
+            output_rate,
         }))
     }
 }
@@ -441,14 +536,134 @@ fn plural(n: usize) -> &'static str {
 // ---- name resolution and expressions --------------------------------------
 
 /// The stream a query reads, as seen by its expressions.
+#[derive(Clone)]
 struct Scope<'s> {
     /// Canonical (declared) stream name.
     stream: &'s str,
     alias: Option<&'s Name>,
     schema: &'s SchemaRef,
+    /// `window_start` and `window_end` are defined (batch time windows).
+    bounds: bool,
+    /// Where aggregate calls are collected, when they are allowed here.
+    aggs: Option<&'s RefCell<Vec<AggCall>>>,
+    /// Analyzing an aggregate's argument: no nested aggregates.
+    in_agg: Cell<bool>,
 }
 
 impl Scope<'_> {
+    /// A boolean condition (WHERE, HAVING); NULL literal counts as BOOL.
+    fn condition(&self, w: &ast::ExprAt, clause: &str) -> Result<Expr> {
+        let e = self.expr(&w.expr, w.pos)?;
+        let t = e.data_type();
+        match t {
+            DataType::Boolean => Ok(e),
+            DataType::Null => Ok(null_of(DataType::Boolean)),
+            _ => Err(Error::schema(format!(
+                "{}: {clause} condition must be BOOL, got {}",
+                w.pos,
+                type_name(&t)
+            ))),
+        }
+    }
+
+    /// `window_start` / `window_end`, which follow the input's columns.
+    fn window_column(&self, name: &str, pos: Pos) -> Option<Result<Expr>> {
+        let offset = if name.eq_ignore_ascii_case("window_start") {
+            0
+        } else if name.eq_ignore_ascii_case("window_end") {
+            1
+        } else {
+            return None;
+        };
+        if !self.bounds {
+            return Some(Err(Error::sql(format!(
+                "{pos}: {} is defined only over a batch time window (timeBatch, externalTimeBatch, \
+                 tumbling, sliding, session) and not in WHERE",
+                name.to_ascii_lowercase()
+            ))));
+        }
+        Some(Ok(Expr::Column {
+            index: window_start_index(self.schema.fields().len()) + offset,
+            data_type: timestamp(),
+        }))
+    }
+
+    /// An aggregate call: its argument is analyzed at row level, the call
+    /// itself becomes a column of the selection row layout.
+    fn aggregate(&self, f: &sq::Function, upper: &str, pos: Pos) -> Result<Expr> {
+        let Some(calls) = self.aggs else {
+            return Err(Error::sql(format!(
+                "{pos}: aggregate {upper} is not allowed here (only in SELECT, HAVING and ORDER BY)"
+            )));
+        };
+        if self.in_agg.get() {
+            return Err(Error::sql(format!("{pos}: aggregate calls cannot be nested")));
+        }
+        let mut func = AggFunc::from_name(upper).expect("checked by the caller");
+        let FunctionArguments::List(list) = &f.args else {
+            return Err(Error::sql(format!("{pos}: {upper} needs an argument")));
+        };
+        if f.over.is_some() || f.filter.is_some() || !list.clauses.is_empty() {
+            return Err(Error::sql(format!("{pos}: unsupported aggregate call '{f}'")));
+        }
+        let distinct = match list.duplicate_treatment {
+            Some(sq::DuplicateTreatment::Distinct) => true,
+            Some(sq::DuplicateTreatment::All) | None => false,
+        };
+        let arg = match list.args.as_slice() {
+            [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] if func == AggFunc::Count && !distinct => {
+                func = AggFunc::CountStar;
+                None
+            }
+            [FunctionArg::Unnamed(FunctionArgExpr::Expr(e))] => {
+                self.in_agg.set(true);
+                let r = self.expr(e, pos_of(e, pos));
+                self.in_agg.set(false);
+                Some(settle(r?))
+            }
+            _ => {
+                return Err(Error::sql(format!(
+                    "{pos}: {upper} takes exactly one argument{}",
+                    if func == AggFunc::Count { " (or *)" } else { "" }
+                )))
+            }
+        };
+        if distinct {
+            if func != AggFunc::Count {
+                return Err(Error::sql(format!(
+                    "{pos}: DISTINCT is supported only in COUNT(DISTINCT x)"
+                )));
+            }
+            func = AggFunc::CountDistinct;
+        }
+        let arg_type = arg.as_ref().map(|a| a.data_type());
+        if arg_type == Some(DataType::Null) {
+            return Err(Error::schema(format!(
+                "{pos}: cannot infer the type of {upper}(NULL); write CAST(NULL AS type)"
+            )));
+        }
+        let result_type = func
+            .result_type(arg_type.as_ref())
+            .map_err(|m| Error::schema(format!("{pos}: {m}")))?;
+        let call = AggCall {
+            func,
+            arg,
+            result_type: result_type.clone(),
+        };
+        let mut calls = calls.borrow_mut();
+        let i = match calls.iter().position(|c| *c == call) {
+            Some(i) => i,
+            None => {
+                calls.push(call);
+                calls.len() - 1
+            }
+        };
+        Ok(Expr::Column {
+            index: first_aggregate_index(self.schema.fields().len()) + i,
+            data_type: result_type,
+        })
+    }
+
     fn qualifier_ok(&self, q: &str) -> bool {
         q.eq_ignore_ascii_case(self.stream) || self.alias.is_some_and(|a| a.matches(q))
     }
@@ -484,6 +699,9 @@ impl Scope<'_> {
                 index,
                 data_type: f.data_type().clone(),
             }),
+            None if self.window_column(&id.value, at).is_some() => {
+                self.window_column(&id.value, ident_pos(id, at)).unwrap()
+            }
             None => {
                 let names: Vec<&str> = self.schema.fields().iter().map(|f| f.name().as_str()).collect();
                 Err(Error::sql(format!(
@@ -849,6 +1067,9 @@ impl Scope<'_> {
     fn function(&self, f: &sq::Function, pos: Pos) -> Result<Expr> {
         let written = f.name.to_string();
         let upper = written.to_ascii_uppercase();
+        if AggFunc::from_name(&upper).is_some() {
+            return self.aggregate(f, &upper, pos);
+        }
         if !is_known_function(&upper) {
             return Err(Error::sql(format!("{pos}: unknown function '{written}'")));
         }
@@ -1215,7 +1436,7 @@ fn check_ceil_floor(field: &CeilFloorKind, name: &str, pos: Pos) -> Result<()> {
 }
 
 /// `INTERVAL 'n' UNIT` / `INTERVAL 'n UNIT'` as a BIGINT of milliseconds.
-fn interval(iv: &sq::Interval, pos: Pos) -> Result<Expr> {
+pub(super) fn interval(iv: &sq::Interval, pos: Pos) -> Result<Expr> {
     let bad = || Error::sql(format!("{pos}: unsupported interval; write INTERVAL 'n' UNIT"));
     if iv.last_field.is_some() || iv.leading_precision.is_some() || iv.fractional_seconds_precision.is_some()
     {
@@ -2325,10 +2546,51 @@ mod tests {
             "line 1:22: function CONCAT takes at least 1 argument, got 0",
         );
         assert_err(
-            "INSERT INTO o SELECT count(*) FROM Trades",
+            "INSERT INTO o SELECT countx(*) FROM Trades",
             Status::Sql,
-            "line 1:22: unknown function 'count'",
+            "line 1:22: unknown function 'countx'",
         );
+        assert_err(
+            "INSERT INTO o SELECT sum(sym) FROM Trades",
+            Status::Schema,
+            "line 1:22: SUM",
+        );
+        assert_err(
+            "INSERT INTO o SELECT sum(max(price)) FROM Trades",
+            Status::Sql,
+            "line 1:26: aggregate calls cannot be nested",
+        );
+        assert_err(
+            "INSERT INTO o SELECT sym FROM Trades WHERE count(*) > 1",
+            Status::Sql,
+            "line 1:44: aggregate COUNT is not allowed here",
+        );
+        assert_err(
+            "INSERT INTO o SELECT sum(DISTINCT price) FROM Trades",
+            Status::Sql,
+            "line 1:22: DISTINCT is supported only in COUNT(DISTINCT x)",
+        );
+    }
+
+    #[test]
+    fn aggregates_share_calls_and_follow_the_layout() {
+        let q = query(
+            "INSERT INTO o SELECT sym, count(*) AS n, sum(qty) AS s FROM Trades GROUP BY sym \
+             HAVING count(*) > 1 ORDER BY s DESC, 1 LIMIT 3 OFFSET 1",
+        );
+        let a = q.aggregate.as_ref().unwrap();
+        assert_eq!(a.group_by, vec![sym()]);
+        assert_eq!(a.calls.len(), 2, "COUNT(*) in HAVING reuses the SELECT's");
+        assert_eq!(a.calls[0].func, AggFunc::CountStar);
+        assert_eq!(a.calls[1].func, AggFunc::Sum);
+        assert_eq!(a.calls[1].result_type, DataType::Int64);
+        // Seven input columns, then window_start, window_end, _expired.
+        assert_eq!(q.projection[1], col(10, SqlType::BigInt));
+        assert_eq!(q.projection[2], col(11, SqlType::BigInt));
+        assert!(matches!(q.order_by[0].key, SortExpr::Output(2)));
+        assert!(q.order_by[0].descending && q.order_by[0].nulls_first);
+        assert!(matches!(q.order_by[1].key, SortExpr::Output(0)));
+        assert_eq!((q.limit, q.offset), (Some(3), 1));
     }
 
     #[test]

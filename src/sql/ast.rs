@@ -114,20 +114,26 @@ pub struct OptionDef {
     pub value_pos: Pos,
 }
 
-/// `INSERT INTO target <select>`.
-///
-/// Later: `INSERT [CURRENT|EXPIRED|ALL] EVENTS INTO` becomes an `events`
-/// field here.
+/// `INSERT [CURRENT|EXPIRED|ALL EVENTS] INTO target <select>`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Insert {
     pub target: Name,
+    pub events: OutputEvents,
     pub query: Select,
 }
 
-/// `SELECT items FROM source [WHERE cond]`.
-///
-/// Later clauses (GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET, OUTPUT ... EVERY)
-/// are added as further optional fields, parsed in `parser::parse_select`.
+/// Which window events a query emits (the Siddhi model): arrivals, departures
+/// or both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OutputEvents {
+    #[default]
+    Current,
+    Expired,
+    All,
+}
+
+/// `SELECT items FROM source [WHERE cond] [GROUP BY ...] [HAVING cond]
+/// [ORDER BY ...] [LIMIT n] [OFFSET n] [OUTPUT ... EVERY ...]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Select {
     /// Where the SELECT keyword starts.
@@ -136,6 +142,52 @@ pub struct Select {
     pub from: Source,
     /// The WHERE condition.
     pub selection: Option<ExprAt>,
+    pub group_by: Vec<ExprAt>,
+    pub having: Option<ExprAt>,
+    pub order_by: Vec<OrderItem>,
+    pub limit: Option<CountAt>,
+    pub offset: Option<CountAt>,
+    pub output: Option<OutputRate>,
+}
+
+/// `expr [ASC|DESC] [NULLS FIRST|LAST]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderItem {
+    pub expr: ExprAt,
+    pub descending: bool,
+    /// None: NULLs sort as the largest value (last ascending, first
+    /// descending).
+    pub nulls_first: Option<bool>,
+}
+
+/// A non-negative count (LIMIT, OFFSET) and where it was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CountAt {
+    pub value: u64,
+    pub pos: Pos,
+}
+
+/// `OUTPUT [ALL|FIRST|LAST|SNAPSHOT] EVERY (n EVENTS | INTERVAL ...)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputRate {
+    pub mode: OutputMode,
+    pub every: Every,
+    pub pos: Pos,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputMode {
+    All,
+    First,
+    Last,
+    Snapshot,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Every {
+    Events(u64),
+    /// Milliseconds.
+    Interval(i64),
 }
 
 /// What a query reads. Joins and `PATTERN (...)` become further variants.
@@ -144,11 +196,22 @@ pub enum Source {
     Stream(StreamRef),
 }
 
-/// `name [[AS] alias]`. A `WINDOW('kind', args...)` becomes a field here.
+/// `name [[AS] alias] [WINDOW('kind', args...) [[AS] alias]]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StreamRef {
     pub name: Name,
     pub alias: Option<Name>,
+    pub window: Option<WindowSpec>,
+}
+
+/// `WINDOW('kind', arg, ...)`: the kind as written (in quotes) and the
+/// arguments as expressions; the analyzer checks them per kind.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowSpec {
+    pub kind: Name,
+    pub args: Vec<ExprAt>,
+    /// Where WINDOW starts.
+    pub pos: Pos,
 }
 
 #[allow(clippy::large_enum_variant)]

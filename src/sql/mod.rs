@@ -6,6 +6,7 @@ pub mod analyze;
 pub mod ast;
 pub mod parser;
 pub mod plan;
+pub mod window;
 
 use arrow::datatypes::SchemaRef;
 

@@ -13,10 +13,15 @@
 //! option       := key {'.' key} '=' option_value
 //! option_value := 'string' | ['-'] number | TRUE | FALSE | word
 //!               | INTERVAL ('n' unit | 'n unit' | n unit)
-//! insert       := INSERT INTO name select
+//! insert       := INSERT [(CURRENT | EXPIRED | ALL) EVENTS] INTO name select
 //! select       := SELECT item {',' item} FROM source [WHERE expr]
+//!                 [GROUP BY expr {',' expr}] [HAVING expr]
+//!                 [ORDER BY order {',' order}] [LIMIT n] [OFFSET n]
+//!                 [OUTPUT [ALL | FIRST | LAST | SNAPSHOT] EVERY
+//!                         (n EVENTS | INTERVAL ... | n unit)]
 //! item         := '*' | name '.' '*' | expr [[AS] name]
-//! source       := name [[AS] name]
+//! source       := name [[AS] name] [WINDOW '(' 'kind' {',' expr} ')' [[AS] name]]
+//! order        := expr [ASC | DESC] [NULLS (FIRST | LAST)]
 //! ```
 //!
 //! Every syntax error is `Status::Sql` with a message of the form
@@ -30,8 +35,8 @@ use crate::error::{Error, Result};
 /// What `parse` returns (defined in `ast`).
 pub use crate::sql::ast::Statement;
 use crate::sql::ast::{
-    ColumnDef, CreateStream, ExprAt, Insert, Name, OptionDef, Pos, Select, SelectItem, Source, StatementKind,
-    StreamRef,
+    ColumnDef, CountAt, CreateStream, Every, ExprAt, Insert, Name, OptionDef, OrderItem, OutputEvents,
+    OutputMode, OutputRate, Pos, Select, SelectItem, Source, StatementKind, StreamRef, WindowSpec,
 };
 use crate::sql::plan::OptionValue;
 use crate::types::SqlType;
@@ -575,13 +580,29 @@ impl<'a> StmtParser<'a> {
     }
 
     fn insert(&mut self) -> Result<Insert> {
+        let mut events = OutputEvents::Current;
+        for (word, kind) in [
+            ("CURRENT", OutputEvents::Current),
+            ("EXPIRED", OutputEvents::Expired),
+            ("ALL", OutputEvents::All),
+        ] {
+            if self.eat_word(word) {
+                self.expect_word("EVENTS", &format!("EVENTS after {word}"))?;
+                events = kind;
+                break;
+            }
+        }
         self.expect_word("INTO", "INTO after INSERT")?;
         let target = self.name("an output stream name after INSERT INTO")?;
         if !self.is_word("SELECT") {
             return Err(self.expected("SELECT"));
         }
         let query = self.select()?;
-        Ok(Insert { target, query })
+        Ok(Insert {
+            target,
+            events,
+            query,
+        })
     }
 
     fn select(&mut self) -> Result<Select> {
@@ -603,18 +624,191 @@ impl<'a> StmtParser<'a> {
         } else {
             None
         };
+        let mut group_by = Vec::new();
+        if self.eat_word("GROUP") {
+            self.expect_word("BY", "BY after GROUP")?;
+            loop {
+                group_by.push(self.expr_at()?);
+                if !self.eat(&Token::Comma) {
+                    break;
+                }
+            }
+        }
+        let having = if self.eat_word("HAVING") {
+            Some(self.expr_at()?)
+        } else {
+            None
+        };
+        let mut order_by = Vec::new();
+        if self.eat_word("ORDER") {
+            self.expect_word("BY", "BY after ORDER")?;
+            loop {
+                let expr = self.expr_at()?;
+                let descending = if self.eat_word("DESC") {
+                    true
+                } else {
+                    self.eat_word("ASC");
+                    false
+                };
+                let nulls_first = if self.eat_word("NULLS") {
+                    if self.eat_word("FIRST") {
+                        Some(true)
+                    } else if self.eat_word("LAST") {
+                        Some(false)
+                    } else {
+                        return Err(self.expected("FIRST or LAST after NULLS"));
+                    }
+                } else {
+                    None
+                };
+                order_by.push(OrderItem {
+                    expr,
+                    descending,
+                    nulls_first,
+                });
+                if !self.eat(&Token::Comma) {
+                    break;
+                }
+            }
+        }
+        let limit = if self.eat_word("LIMIT") {
+            Some(self.count("a row count after LIMIT")?)
+        } else {
+            None
+        };
+        let offset = if self.eat_word("OFFSET") {
+            Some(self.count("a row count after OFFSET")?)
+        } else {
+            None
+        };
+        let output = if self.is_word("OUTPUT") {
+            Some(self.output_rate()?)
+        } else {
+            None
+        };
         Ok(Select {
             pos,
             items,
             from,
             selection,
+            group_by,
+            having,
+            order_by,
+            limit,
+            offset,
+            output,
         })
+    }
+
+    /// A non-negative integer literal.
+    fn count(&mut self, what: &str) -> Result<CountAt> {
+        let pos = self.peek_pos();
+        match self.peek().token.clone() {
+            Token::Number(n, _) => match n.parse::<u64>() {
+                Ok(value) => {
+                    self.p.advance_token();
+                    Ok(CountAt { value, pos })
+                }
+                Err(_) => Err(Error::sql(format!(
+                    "{pos}: expected {what} (a non-negative integer), found '{n}'"
+                ))),
+            },
+            _ => Err(self.expected(what)),
+        }
+    }
+
+    /// `OUTPUT [ALL|FIRST|LAST|SNAPSHOT] EVERY (n EVENTS | INTERVAL 'n' UNIT | n UNIT)`.
+    fn output_rate(&mut self) -> Result<OutputRate> {
+        let pos = self.peek_pos();
+        self.expect_word("OUTPUT", "OUTPUT")?;
+        let mode = if self.eat_word("ALL") {
+            OutputMode::All
+        } else if self.eat_word("FIRST") {
+            OutputMode::First
+        } else if self.eat_word("LAST") {
+            OutputMode::Last
+        } else if self.eat_word("SNAPSHOT") {
+            OutputMode::Snapshot
+        } else {
+            OutputMode::All
+        };
+        self.expect_word("EVERY", "EVERY (after OUTPUT [ALL|FIRST|LAST|SNAPSHOT])")?;
+        let every = if self.eat_word("INTERVAL") {
+            let at = self.peek_pos();
+            match self.interval_value()? {
+                OptionValue::Interval(ms) if ms > 0 => Every::Interval(ms),
+                _ => return Err(Error::sql(format!("{at}: the output interval must be positive"))),
+            }
+        } else {
+            let n = self.count("a number of events or INTERVAL after EVERY")?;
+            if self.eat_word("EVENTS") || self.eat_word("EVENT") {
+                if n.value == 0 {
+                    return Err(Error::sql(format!(
+                        "{}: EVERY 0 EVENTS: the count must be positive",
+                        n.pos
+                    )));
+                }
+                Every::Events(n.value)
+            } else {
+                // `EVERY 5 SECONDS`: a bare amount and unit.
+                let unit = match self.peek().token.clone() {
+                    Token::Word(w) => w.value,
+                    _ => return Err(self.expected("EVENTS or a time unit")),
+                };
+                let ms = interval_ms(&n.value.to_string(), &unit).map_err(|_| {
+                    self.expected("EVENTS or a time unit (MILLISECOND, SECOND, MINUTE, HOUR, DAY)")
+                })?;
+                self.p.advance_token();
+                if ms <= 0 {
+                    return Err(Error::sql(format!(
+                        "{}: the output interval must be positive",
+                        n.pos
+                    )));
+                }
+                Every::Interval(ms)
+            }
+        };
+        if mode == OutputMode::Snapshot && !matches!(every, Every::Interval(_)) {
+            return Err(Error::sql(format!(
+                "{pos}: OUTPUT SNAPSHOT needs a time period (EVERY INTERVAL ...), not a count of events"
+            )));
+        }
+        Ok(OutputRate { mode, every, pos })
     }
 
     fn source(&mut self) -> Result<Source> {
         let name = self.name("a stream name after FROM")?;
-        let alias = self.optional_alias()?;
-        Ok(Source::Stream(StreamRef { name, alias }))
+        let mut alias = self.optional_alias()?;
+        let window = if self.is_word("WINDOW") {
+            Some(self.window()?)
+        } else {
+            None
+        };
+        if window.is_some() && alias.is_none() {
+            alias = self.optional_alias()?;
+        }
+        Ok(Source::Stream(StreamRef { name, alias, window }))
+    }
+
+    /// `WINDOW('kind', arg, ...)`.
+    fn window(&mut self) -> Result<WindowSpec> {
+        let pos = self.peek_pos();
+        self.expect_word("WINDOW", "WINDOW")?;
+        self.expect(&Token::LParen, "'(' after WINDOW")?;
+        let t = self.peek().clone();
+        let kind = match t.token {
+            Token::SingleQuotedString(s) => {
+                self.p.advance_token();
+                Name::new(s, self.src.pos(t.span.start))
+            }
+            _ => return Err(self.expected("a window kind in quotes, such as 'length'")),
+        };
+        let mut args = Vec::new();
+        while self.eat(&Token::Comma) {
+            args.push(self.expr_at()?);
+        }
+        self.expect(&Token::RParen, "',' or ')' in WINDOW(...)")?;
+        Ok(WindowSpec { kind, args, pos })
     }
 
     fn select_item(&mut self) -> Result<SelectItem> {
@@ -964,9 +1158,60 @@ mod tests {
             "line 1:36: expected an expression, found end of input"
         );
         assert_eq!(
-            err("INSERT INTO o SELECT a FROM s GROUP BY a"),
-            "line 1:31: expected ';' or end of input, found 'GROUP'"
+            err("INSERT INTO o SELECT a FROM s GROUP a"),
+            "line 1:37: expected BY after GROUP, found 'a'"
         );
+        assert_eq!(
+            err("INSERT INTO o SELECT a FROM s LIMIT x"),
+            "line 1:37: expected a row count after LIMIT, found 'x'"
+        );
+        assert_eq!(
+            err("INSERT INTO o SELECT a FROM s WINDOW(length, 2)"),
+            "line 1:38: expected a window kind in quotes, such as 'length', found 'length'"
+        );
+        assert_eq!(
+            err("INSERT INTO o SELECT a FROM s WINDOW('length' 2)"),
+            "line 1:47: expected ',' or ')' in WINDOW(...), found '2'"
+        );
+        assert_eq!(
+            err("INSERT INTO o SELECT a FROM s OUTPUT SNAPSHOT EVERY 5 EVENTS"),
+            "line 1:31: OUTPUT SNAPSHOT needs a time period (EVERY INTERVAL ...), not a count of events"
+        );
+        assert_eq!(
+            err("INSERT ALL INTO o SELECT a FROM s"),
+            "line 1:12: expected EVENTS after ALL, found 'INTO'"
+        );
+    }
+
+    #[test]
+    fn window_and_clauses() {
+        let i = insert(
+            "INSERT ALL EVENTS INTO o SELECT k, sum(v) FROM s WINDOW('time', INTERVAL '1' SECOND) AS w \
+             WHERE v > 0 GROUP BY k HAVING sum(v) > 1 ORDER BY 2 DESC NULLS LAST, k LIMIT 5 OFFSET 2 \
+             OUTPUT LAST EVERY 10 EVENTS",
+        );
+        assert_eq!(i.events, OutputEvents::All);
+        let Source::Stream(s) = &i.query.from;
+        let w = s.window.as_ref().unwrap();
+        assert_eq!(w.kind.value, "time");
+        assert_eq!(w.args.len(), 1);
+        assert_eq!(w.args[0].text, "INTERVAL '1' SECOND");
+        assert_eq!(s.alias.as_ref().unwrap().value, "w");
+        assert_eq!(i.query.group_by.len(), 1);
+        assert!(i.query.having.is_some());
+        assert_eq!(i.query.order_by.len(), 2);
+        assert!(i.query.order_by[0].descending);
+        assert_eq!(i.query.order_by[0].nulls_first, Some(false));
+        assert!(!i.query.order_by[1].descending);
+        assert_eq!(i.query.limit.map(|l| l.value), Some(5));
+        assert_eq!(i.query.offset.map(|l| l.value), Some(2));
+        let o = i.query.output.unwrap();
+        assert_eq!((o.mode, o.every), (OutputMode::Last, Every::Events(10)));
+        let i =
+            insert("INSERT INTO o SELECT a FROM s AS x WINDOW('length', 3) OUTPUT SNAPSHOT EVERY 2 SECONDS");
+        let Source::Stream(s) = &i.query.from;
+        assert_eq!(s.alias.as_ref().unwrap().value, "x");
+        assert_eq!(i.query.output.unwrap().every, Every::Interval(2000));
     }
 
     #[test]

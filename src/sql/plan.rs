@@ -3,9 +3,13 @@
 use arrow::datatypes::SchemaRef;
 
 use crate::expr::Expr;
+use crate::ops::aggregate::AggFunc;
+pub use crate::sql::ast::{Every, OutputEvents, OutputMode};
 
 /// One analyzed statement. A multi-statement call yields several, in order;
 /// the runtime applies all of them or none.
+// A handful per call; boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Plan {
     CreateStream(CreateStream),
@@ -55,6 +59,8 @@ pub struct QueryPlan {
     pub sql: String,
     /// Canonical name of the input stream (as declared in the catalog).
     pub input: String,
+    /// Schema of the input stream.
+    pub input_schema: SchemaRef,
     /// Canonical name of the output stream (as declared, or as written when
     /// the query creates it).
     pub output: String,
@@ -64,9 +70,151 @@ pub struct QueryPlan {
     /// True when the output stream did not exist and this statement creates it
     /// with `output_schema`.
     pub create_output: bool,
-    /// WHERE, evaluated over input rows; rows where it is not TRUE are dropped.
+    /// WHERE, evaluated over input rows before any window; rows where it is
+    /// not TRUE are dropped.
     pub filter: Option<Expr>,
-    /// SELECT list, evaluated over the rows that passed the filter, one
-    /// expression per output column, already cast to the output column type.
+    pub window: Option<WindowPlan>,
+    /// GROUP BY and aggregate calls; None when the query does not aggregate.
+    pub aggregate: Option<AggregatePlan>,
+    /// HAVING, over the selection row layout (see `projection`).
+    pub having: Option<Expr>,
+    /// SELECT list, one expression per output column, already cast to the
+    /// output column type. Evaluated over the selection row layout: the
+    /// input's columns, then `window_start`, `window_end` (TIMESTAMP) and
+    /// `_expired` (BOOL), then one column per aggregate call. Without a
+    /// window or aggregates that is just the input's columns (plus the three
+    /// extra columns, which are then not referenced).
     pub projection: Vec<Expr>,
+    /// ORDER BY, applied to each emitted chunk.
+    pub order_by: Vec<SortKey>,
+    pub limit: Option<u64>,
+    pub offset: u64,
+    /// Which window events reach the output; `All` appends `_expired BOOL`.
+    pub events: OutputEvents,
+    pub output_rate: Option<OutputRate>,
+}
+
+impl QueryPlan {
+    /// True when the query is a plain filter/projection (no window, no
+    /// aggregates, no per-chunk clauses): it runs as a stateless operator.
+    pub fn is_stateless(&self) -> bool {
+        self.window.is_none()
+            && self.aggregate.is_none()
+            && self.having.is_none()
+            && self.order_by.is_empty()
+            && self.limit.is_none()
+            && self.offset == 0
+            && self.output_rate.is_none()
+            && self.events == OutputEvents::Current
+    }
+}
+
+/// Index of `window_start` in the selection row layout, given the input's
+/// column count; `window_end` and `_expired` follow it.
+pub fn window_start_index(input_columns: usize) -> usize {
+    input_columns
+}
+
+/// Index of the first aggregate result in the selection row layout.
+pub fn first_aggregate_index(input_columns: usize) -> usize {
+    input_columns + 3
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum WindowPlan {
+    /// The last n events.
+    Length(u64),
+    /// Tumbling every n events.
+    LengthBatch(u64),
+    /// The last `ms` of stream time (event time or processing time).
+    Time(i64),
+    /// Tumbling batches of `size` anchored at the first event (or `start`).
+    TimeBatch { size: i64, start: Option<i64> },
+    /// Epoch-aligned tumbling windows.
+    Tumbling(i64),
+    /// Epoch-aligned windows of `size` starting every `slide`.
+    Hopping { size: i64, slide: i64 },
+    /// Sessions closing after `gap` without events, per key column.
+    Session { gap: i64, key: Option<usize> },
+    /// As Time, in the time of column `column` (BIGINT ms or TIMESTAMP).
+    ExternalTime { column: usize, size: i64 },
+    /// As TimeBatch, in the time of column `column`.
+    ExternalTimeBatch {
+        column: usize,
+        size: i64,
+        start: Option<i64>,
+    },
+    /// Each event released `ms` after its time.
+    Delay(i64),
+    /// The first n events in the order of `column`.
+    Sort { n: u64, column: usize, descending: bool },
+    /// The latest event per value of `column`.
+    Unique(usize),
+    /// The first event per value of `column`; later ones are discarded.
+    FirstUnique(usize),
+}
+
+impl WindowPlan {
+    /// Windows that emit whole batches (one row per group with aggregates)
+    /// rather than one output per arriving event.
+    pub fn is_batch(&self) -> bool {
+        matches!(
+            self,
+            WindowPlan::LengthBatch(_)
+                | WindowPlan::TimeBatch { .. }
+                | WindowPlan::Tumbling(_)
+                | WindowPlan::Hopping { .. }
+                | WindowPlan::Session { .. }
+                | WindowPlan::ExternalTimeBatch { .. }
+        )
+    }
+
+    /// Windows whose chunks have a start and an end (`window_start`,
+    /// `window_end`).
+    pub fn has_bounds(&self) -> bool {
+        self.is_batch() && !matches!(self, WindowPlan::LengthBatch(_))
+    }
+
+    /// Events leave in the order they arrived (aggregates may use FIFO
+    /// structures).
+    pub fn expires_fifo(&self) -> bool {
+        !matches!(self, WindowPlan::Sort { .. } | WindowPlan::Unique(_))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct AggregatePlan {
+    /// GROUP BY expressions over the input row layout (input columns, then
+    /// window_start, window_end).
+    pub group_by: Vec<Expr>,
+    pub calls: Vec<AggCall>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AggCall {
+    pub func: AggFunc,
+    /// The argument over the input row layout; None for COUNT(*).
+    pub arg: Option<Expr>,
+    pub result_type: arrow::datatypes::DataType,
+}
+
+#[derive(Clone, Debug)]
+pub struct SortKey {
+    pub key: SortExpr,
+    pub descending: bool,
+    pub nulls_first: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum SortExpr {
+    /// An output column (by alias or ordinal).
+    Output(usize),
+    /// An expression over the selection row layout.
+    Expr(Expr),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputRate {
+    pub mode: OutputMode,
+    pub every: Every,
 }

@@ -377,6 +377,13 @@ class Input(_Owned):
             _lib.release_schema(sch)  # borrowed by eddy: ours to release
         self._pushed += batch.num_rows
 
+    def watermark(self, ts):
+        """Declares that no row with an earlier event time follows on this
+        (event-time) stream: windows ending at or before ``ts`` fire. ``ts``
+        is epoch milliseconds or a datetime."""
+        ms = ts if isinstance(ts, int) else _to_ms(ts)
+        _call(_c.eddy_input_watermark, self._handle(), ms)
+
     # -- lifecycle
     def close(self):
         """Ends this input: its stream sees end of input. Idempotent."""

@@ -153,6 +153,7 @@ _SIGS = {
     "eddy_input_push_arrow": (
         I, [P, ctypes.POINTER(ArrowArray), ctypes.POINTER(ArrowSchema), PP]),
     "eddy_input_close": (I, [P, PP]),
+    "eddy_input_watermark": (I, [P, ctypes.c_int64, PP]),
     "eddy_input_free": (None, [P]),
     "eddy_subscribe": (I, [P, ctypes.c_char_p, PP, PP]),
     "eddy_subscription_next": (

@@ -1,0 +1,144 @@
+"""Differential test: eddy's tumbling, sliding and session aggregates over
+random event-time data (several keys, rows out of order within the watermark
+delay) equal what DuckDB computes over the same rows with plain SQL.
+
+Needs duckdb (pip install duckdb); scripts/test.sh installs it in the venv.
+"""
+import math
+import random
+
+import pytest
+
+pa = pytest.importorskip("pyarrow")
+try:
+    import duckdb
+except ImportError:  # pragma: no cover - the test script installs it
+    pytest.fail("duckdb is not installed: pip install duckdb (scripts/test.sh does)")
+
+import eddy
+
+N = 6000
+KEYS = ["k0", "k1", "k2", "k3", "k4"]
+DELAY = 500  # watermark delay, ms
+GAP = 120  # session gap, ms
+
+
+def make_rows(seed):
+    rnd = random.Random(seed)
+    rows = []
+    for i in range(N):
+        # 10 ms apart on average, jittered by up to +-200 ms: out of order,
+        # but never more than DELAY behind the largest time seen.
+        ts = 1_700_000_000_000 + i * 10 + rnd.randint(-200, 200)
+        rows.append({
+            "k": rnd.choice(KEYS),
+            "v": round(rnd.uniform(-50.0, 150.0), 3),
+            "n": rnd.randint(0, 20),
+            "ts": ts,
+        })
+    return rows
+
+
+SCHEMA = pa.schema([("k", pa.string()), ("v", pa.float64()), ("n", pa.int64()), ("ts", pa.int64())])
+
+AGGS = "COUNT(*) AS c, SUM(v) AS s, AVG(v) AS a, MIN(v) AS lo, MAX(v) AS hi, SUM(n) AS sn, " \
+       "COUNT(DISTINCT n) AS dn, STDDEV_POP(v) AS sd"
+
+
+def run_eddy(rows, window, group_extra):
+    with eddy.Engine() as e:
+        e.execute(
+            "CREATE STREAM E (k STRING, v DOUBLE, n BIGINT, ts BIGINT) "
+            f"WITH (event_time = 'ts', watermark_delay = {DELAY});"
+            f"INSERT INTO Out SELECT k, window_start, window_end, {AGGS} FROM E "
+            f"WINDOW({window}) GROUP BY k, window_start{group_extra}"
+        )
+        sub = e.subscribe("Out")
+        inp = e.input("E")
+        rnd = random.Random(7)
+        i = 0
+        # Batches of random sizes, plus single rows: results must not depend
+        # on how rows are grouped into batches.
+        while i < len(rows):
+            size = rnd.choice([1, 3, 17, 100, 700])
+            chunk = rows[i:i + size]
+            if size == 1:
+                inp.append(chunk[0])
+            else:
+                inp.push(pa.RecordBatch.from_pylist(chunk, schema=SCHEMA))
+            i += size
+        inp.close()
+        e.flush()
+        stats = e.stats()
+        assert stats["streams"][0]["late"] == 0, "the data is within the delay"
+        table = sub.read_all()
+    out = []
+    for r in table.to_pylist():
+        out.append((r["k"], ms(r["window_start"]), ms(r["window_end"]), r["c"], r["s"], r["a"], r["lo"],
+                    r["hi"], r["sn"], r["dn"], r["sd"]))
+    return sorted(out, key=lambda x: x[:3])
+
+
+def ms(t):
+    if isinstance(t, int):
+        return t
+    import datetime as dt
+    return int((t.replace(tzinfo=dt.timezone.utc) - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc))
+               .total_seconds() * 1000)
+
+
+def run_duckdb(rows, sql):
+    con = duckdb.connect()
+    con.register("t", pa.Table.from_pylist(rows, schema=SCHEMA))
+    res = con.execute(sql).fetchall()
+    return sorted([tuple(r) for r in res], key=lambda x: x[:3])
+
+
+DUCK_AGGS = "count(*), sum(v), avg(v), min(v), max(v), sum(n), count(DISTINCT n), stddev_pop(v)"
+
+
+def assert_same(got, want):
+    assert len(got) == len(want), f"{len(got)} groups from eddy, {len(want)} from DuckDB"
+    for g, w in zip(got, want):
+        assert g[:4] == tuple(w[:4]), (g, w)
+        for a, b in zip(g[4:], w[4:]):
+            if isinstance(b, float) or isinstance(a, float):
+                assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9), (g, w)
+            else:
+                assert a == b, (g, w)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_tumbling_matches_duckdb(seed):
+    rows = make_rows(seed)
+    got = run_eddy(rows, "'tumbling', INTERVAL '1' SECOND", "")
+    want = run_duckdb(rows, f"""
+        SELECT k, (ts // 1000) * 1000 AS ws, (ts // 1000) * 1000 + 1000 AS we, {DUCK_AGGS}
+        FROM t GROUP BY k, ws""")
+    assert_same(got, want)
+
+
+@pytest.mark.parametrize("seed", [3])
+def test_sliding_matches_duckdb(seed):
+    rows = make_rows(seed)
+    got = run_eddy(rows, "'sliding', INTERVAL '1' SECOND, 250", ", window_end")
+    want = run_duckdb(rows, f"""
+        SELECT k, s * 250 AS ws, s * 250 + 1000 AS we, {DUCK_AGGS}
+        FROM t, range((ts - 1000) // 250 + 1, ts // 250 + 1) AS r(s)
+        GROUP BY k, ws""")
+    assert_same(got, want)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_session_matches_duckdb(seed):
+    rows = make_rows(seed)
+    got = run_eddy(rows, f"'session', {GAP}, k", ", window_end")
+    want = run_duckdb(rows, f"""
+        WITH o AS (
+            SELECT *, CASE WHEN ts - lag(ts) OVER (PARTITION BY k ORDER BY ts) < {GAP} THEN 0 ELSE 1 END AS b
+            FROM t),
+        s AS (
+            SELECT *, sum(b) OVER (PARTITION BY k ORDER BY ts ROWS UNBOUNDED PRECEDING) AS sid FROM o)
+        SELECT k, min(ts) AS ws, max(ts) + {GAP} AS we, {DUCK_AGGS}
+        FROM s GROUP BY k, sid""")
+    assert_same(got, want)

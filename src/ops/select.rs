@@ -1,0 +1,583 @@
+//! The selector: turns window chunks into output rows. Aggregates (grouped
+//! or not), HAVING, the SELECT list, ORDER BY / LIMIT / OFFSET per trigger,
+//! and which event kinds reach the output.
+//!
+//! Every expression after the window is evaluated over the *selection row
+//! layout*: the input's columns, `window_start`, `window_end`, `_expired`,
+//! then one column per aggregate call (see `sql::plan`).
+
+use std::sync::Arc;
+
+use ahash::AHashMap;
+use arrow::array::{
+    new_null_array, Array, ArrayRef, BooleanArray, RecordBatch, TimestampMillisecondArray, UInt32Array,
+};
+use arrow::compute::{
+    concat_batches, filter_record_batch, lexsort_to_indices, take, SortColumn, SortOptions,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::row::{RowConverter, Rows, SortField};
+
+use super::aggregate::{new_accumulator, AggOp, GroupsAccumulator};
+use super::window::Chunk;
+use crate::error::{Error, Result, Status};
+use crate::expr::Expr;
+use crate::sql::plan::{AggCall, OutputEvents, QueryPlan, SortExpr, SortKey};
+
+pub(crate) struct Selector {
+    base_schema: SchemaRef,
+    pre_schema: SchemaRef,
+    out_schema: SchemaRef,
+    agg: Option<Aggregation>,
+    having: Option<Expr>,
+    projection: Vec<Expr>,
+    order_by: Vec<SortKey>,
+    limit: Option<u64>,
+    offset: u64,
+    want_current: bool,
+    want_expired: bool,
+    /// OUTPUT SNAPSHOT over aggregates: the latest current row per group.
+    snapshot_rows: Option<AHashMap<u32, RecordBatch>>,
+}
+
+struct Aggregation {
+    group_by: Vec<Expr>,
+    calls: Vec<AggCall>,
+    /// Running state of per-event windows, one accumulator per call.
+    accs: Vec<Box<dyn GroupsAccumulator>>,
+    /// Group key → (id, events of the group now in the window).
+    groups: AHashMap<Box<[u8]>, (u32, u64)>,
+    free: Vec<u32>,
+    next_id: u32,
+    conv: Option<RowConverter>,
+    /// Scratch accumulators for closed batches (cleared after each).
+    batch_accs: Vec<Box<dyn GroupsAccumulator>>,
+}
+
+/// Whether group `g` still holds events.
+fn a_live(agg: &Option<Aggregation>, g: u32) -> bool {
+    agg.as_ref()
+        .is_some_and(|a| a.groups.values().any(|(id, _)| *id == g))
+}
+
+/// Names of the three columns after the input's in the selection layout.
+const EXTRA: [&str; 3] = ["window_start", "window_end", "_expired"];
+
+impl Selector {
+    pub fn new(
+        plan: &QueryPlan,
+        in_schema: &SchemaRef,
+        out_schema: SchemaRef,
+        fifo: bool,
+    ) -> Result<Selector> {
+        let mut fields: Vec<Field> = in_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        let ts = crate::types::SqlType::Timestamp.to_arrow();
+        fields.push(Field::new(EXTRA[0], ts.clone(), true));
+        fields.push(Field::new(EXTRA[1], ts, true));
+        fields.push(Field::new(EXTRA[2], DataType::Boolean, false));
+        let base_schema = Arc::new(Schema::new(fields.clone()));
+        let agg = match &plan.aggregate {
+            None => None,
+            Some(a) => {
+                let make = |fifo: bool| -> Result<Vec<Box<dyn GroupsAccumulator>>> {
+                    a.calls
+                        .iter()
+                        .map(|c| {
+                            new_accumulator(c.func, c.arg.as_ref().map(|e| e.data_type()).as_ref(), fifo)
+                                .map_err(|m| Error::new(Status::Internal, m))
+                        })
+                        .collect()
+                };
+                let conv = if a.group_by.is_empty() {
+                    None
+                } else {
+                    Some(RowConverter::new(
+                        a.group_by.iter().map(|e| SortField::new(e.data_type())).collect(),
+                    )?)
+                };
+                for (i, c) in a.calls.iter().enumerate() {
+                    fields.push(Field::new(format!("_agg{i}"), c.result_type.clone(), true));
+                }
+                Some(Aggregation {
+                    group_by: a.group_by.clone(),
+                    calls: a.calls.clone(),
+                    accs: make(fifo)?,
+                    groups: AHashMap::new(),
+                    free: Vec::new(),
+                    next_id: 0,
+                    conv,
+                    batch_accs: make(true)?,
+                })
+            }
+        };
+        let snapshot = plan
+            .output_rate
+            .is_some_and(|r| r.mode == crate::sql::plan::OutputMode::Snapshot)
+            && agg.is_some();
+        Ok(Selector {
+            base_schema,
+            pre_schema: Arc::new(Schema::new(fields)),
+            out_schema,
+            agg,
+            having: plan.having.clone(),
+            projection: plan.projection.clone(),
+            order_by: plan.order_by.clone(),
+            limit: plan.limit,
+            offset: plan.offset,
+            want_current: plan.events != OutputEvents::Expired,
+            want_expired: plan.events != OutputEvents::Current,
+            snapshot_rows: snapshot.then(AHashMap::new),
+        })
+    }
+
+    pub fn state_bytes(&self) -> usize {
+        match &self.agg {
+            None => 0,
+            Some(a) => {
+                a.accs.iter().map(|x| x.state_bytes()).sum::<usize>()
+                    + a.groups.keys().map(|k| k.len() + 32).sum::<usize>()
+                    + self
+                        .snapshot_rows
+                        .as_ref()
+                        .map_or(0, |m| m.values().map(|b| b.get_array_memory_size()).sum())
+            }
+        }
+    }
+
+    /// The selection-layout batch of a chunk (before aggregation).
+    fn base(&self, c: &Chunk) -> Result<RecordBatch> {
+        let n = c.rows.num_rows();
+        let mut cols = c.rows.columns().to_vec();
+        let ts = crate::types::SqlType::Timestamp.to_arrow();
+        match c.bounds {
+            Some((s, e)) => {
+                cols.push(Arc::new(TimestampMillisecondArray::from(vec![s; n])));
+                cols.push(Arc::new(TimestampMillisecondArray::from(vec![e; n])));
+            }
+            None => {
+                cols.push(new_null_array(&ts, n));
+                cols.push(new_null_array(&ts, n));
+            }
+        }
+        cols.push(Arc::new(BooleanArray::from(c.expired.clone())));
+        Ok(RecordBatch::try_new(self.base_schema.clone(), cols)?)
+    }
+
+    /// Output rows for one chunk (possibly none).
+    pub fn select(&mut self, c: &Chunk, out: &mut Vec<RecordBatch>) -> Result<()> {
+        let n = c.rows.num_rows();
+        if n == 0 {
+            return Ok(());
+        }
+        // Trigger number of each chunk row.
+        let mut trig = Vec::with_capacity(n);
+        let mut t = 0u32;
+        for i in 0..n {
+            while c.triggers.get(t as usize).is_some_and(|&end| i >= end) {
+                t += 1;
+            }
+            trig.push(t);
+        }
+        let base = self.base(c)?;
+        let (pre, trig) = if self.agg.is_some() {
+            if c.batch {
+                self.aggregate_batch(&base, c, &trig)?
+            } else {
+                self.aggregate_events(&base, c, &trig)?
+            }
+        } else {
+            let keep: Vec<bool> = c
+                .expired
+                .iter()
+                .map(|&e| if e { self.want_expired } else { self.want_current })
+                .collect();
+            if keep.iter().all(|&k| k) {
+                (base, trig)
+            } else {
+                let mask = BooleanArray::from(keep.clone());
+                let t: Vec<u32> = trig
+                    .iter()
+                    .zip(&keep)
+                    .filter(|(_, &k)| k)
+                    .map(|(t, _)| *t)
+                    .collect();
+                (filter_record_batch(&base, &mask)?, t)
+            }
+        };
+        if pre.num_rows() == 0 {
+            return Ok(());
+        }
+        let (pre, trig) = match &self.having {
+            None => (pre, trig),
+            Some(h) => {
+                let mask = h.eval_predicate(&pre)?;
+                if mask.true_count() == pre.num_rows() {
+                    (pre, trig)
+                } else {
+                    let t: Vec<u32> = trig
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| mask.value(*i))
+                        .map(|(_, t)| *t)
+                        .collect();
+                    (filter_record_batch(&pre, &mask)?, t)
+                }
+            }
+        };
+        if pre.num_rows() == 0 {
+            return Ok(());
+        }
+        let cols = self
+            .projection
+            .iter()
+            .map(|e| e.eval(&pre))
+            .collect::<Result<Vec<_>>>()?;
+        let mut batch = RecordBatch::try_new(self.out_schema.clone(), cols)?;
+        if !self.order_by.is_empty() || self.limit.is_some() || self.offset > 0 {
+            batch = self.order_limit(&pre, batch, &trig)?;
+        }
+        if batch.num_rows() > 0 {
+            out.push(batch);
+        }
+        Ok(())
+    }
+
+    /// ORDER BY, then OFFSET and LIMIT, within each trigger's rows.
+    fn order_limit(&self, pre: &RecordBatch, out: RecordBatch, trig: &[u32]) -> Result<RecordBatch> {
+        let keys: Vec<(ArrayRef, SortOptions)> = self
+            .order_by
+            .iter()
+            .map(|k| {
+                let a = match &k.key {
+                    SortExpr::Output(i) => Ok(out.column(*i).clone()),
+                    SortExpr::Expr(e) => e.eval(pre),
+                }?;
+                Ok((
+                    a,
+                    SortOptions {
+                        descending: k.descending,
+                        nulls_first: k.nulls_first,
+                    },
+                ))
+            })
+            .collect::<Result<_>>()?;
+        let mut picked: Vec<u32> = Vec::with_capacity(out.num_rows());
+        let mut a = 0usize;
+        while a < trig.len() {
+            let mut b = a + 1;
+            while b < trig.len() && trig[b] == trig[a] {
+                b += 1;
+            }
+            let order: Vec<u32> = if keys.is_empty() {
+                (a as u32..b as u32).collect()
+            } else {
+                let cols: Vec<SortColumn> = keys
+                    .iter()
+                    .map(|(k, o)| SortColumn {
+                        values: k.slice(a, b - a),
+                        options: Some(*o),
+                    })
+                    .collect();
+                lexsort_to_indices(&cols, None)?
+                    .values()
+                    .iter()
+                    .map(|i| i + a as u32)
+                    .collect()
+            };
+            let skip = (self.offset as usize).min(order.len());
+            let take_n = self.limit.map_or(usize::MAX, |l| l as usize);
+            picked.extend(order.into_iter().skip(skip).take(take_n));
+            a = b;
+        }
+        let idx = UInt32Array::from(picked);
+        let cols = out
+            .columns()
+            .iter()
+            .map(|c| take(c.as_ref(), &idx, None))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(RecordBatch::try_new(out.schema(), cols)?)
+    }
+
+    fn group_rows(a: &Aggregation, base: &RecordBatch) -> Result<Option<Rows>> {
+        match &a.conv {
+            None => Ok(None),
+            Some(conv) => {
+                let cols = a
+                    .group_by
+                    .iter()
+                    .map(|e| e.eval(base))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Some(conv.convert_columns(&cols)?))
+            }
+        }
+    }
+
+    fn arg_values(a: &Aggregation, base: &RecordBatch) -> Result<Vec<Option<ArrayRef>>> {
+        a.calls
+            .iter()
+            .map(|c| c.arg.as_ref().map(|e| e.eval(base)).transpose())
+            .collect()
+    }
+
+    /// Sliding windows (and no window): each event updates its group's
+    /// running aggregates; each event of a wanted kind yields one row with
+    /// the group's values after it.
+    fn aggregate_events(
+        &mut self,
+        base: &RecordBatch,
+        c: &Chunk,
+        trig: &[u32],
+    ) -> Result<(RecordBatch, Vec<u32>)> {
+        let (want_current, want_expired) = (self.want_current, self.want_expired);
+        let snapshot = self.snapshot_rows.is_some();
+        let mut wanted_rows: Vec<bool> = Vec::new();
+        let a = self.agg.as_mut().expect("aggregate query");
+        let keys = Self::group_rows(a, base)?;
+        let values = Self::arg_values(a, base)?;
+        let n = base.num_rows();
+        let mut ops = Vec::with_capacity(n);
+        let mut rows: Vec<u32> = Vec::new();
+        let mut emptied: Vec<u32> = Vec::new();
+        for i in 0..n {
+            let key: &[u8] = keys.as_ref().map_or(&[], |k| k.row(i).data());
+            let expired = c.expired[i];
+            let gid = match a.groups.get_mut(key) {
+                Some((gid, live)) => {
+                    if expired {
+                        *live -= 1;
+                        if *live == 0 {
+                            emptied.push(*gid);
+                        }
+                    } else {
+                        *live += 1;
+                    }
+                    *gid
+                }
+                None => {
+                    if expired {
+                        return Err(Error::new(
+                            Status::Internal,
+                            "an expired event left a group that holds no events",
+                        ));
+                    }
+                    let gid = a.free.pop().unwrap_or_else(|| {
+                        a.next_id += 1;
+                        a.next_id - 1
+                    });
+                    a.groups.insert(key.into(), (gid, 1));
+                    gid
+                }
+            };
+            let wanted = if expired { want_expired } else { want_current };
+            // A snapshot follows every change of a group, wanted or not.
+            let emit = wanted || snapshot;
+            if emit {
+                rows.push(i as u32);
+                wanted_rows.push(wanted);
+            }
+            ops.push(AggOp {
+                row: i as u32,
+                group: gid,
+                seq: c.seq[i],
+                retract: expired,
+                emit,
+            });
+        }
+        let mut results = Vec::with_capacity(a.accs.len());
+        for (acc, v) in a.accs.iter_mut().zip(&values) {
+            acc.apply(v.as_ref(), &ops)?;
+            results.push(acc.take_output());
+        }
+        // Groups whose last event left are forgotten (unless one came back).
+        if !emptied.is_empty() {
+            let dead: Vec<(Box<[u8]>, u32)> = a
+                .groups
+                .iter()
+                .filter(|(_, (g, live))| *live == 0 && emptied.contains(g))
+                .map(|(k, (g, _))| (k.clone(), *g))
+                .collect();
+            for (k, g) in dead {
+                a.groups.remove(&k);
+                for acc in a.accs.iter_mut() {
+                    acc.reset_group(g);
+                }
+                a.free.push(g);
+                if let Some(m) = self.snapshot_rows.as_mut() {
+                    m.remove(&g);
+                }
+            }
+        }
+        let mut pre = self.pre_batch(base, &rows, results)?;
+        if let Some(m) = self.snapshot_rows.as_mut() {
+            for (j, &r) in rows.iter().enumerate() {
+                let g = ops[r as usize].group;
+                // Dead groups were removed above; don't bring them back.
+                if a_live(&self.agg, g) {
+                    m.insert(g, pre.slice(j, 1));
+                }
+            }
+            if wanted_rows.iter().any(|w| !w) {
+                pre = filter_record_batch(&pre, &BooleanArray::from(wanted_rows.clone()))?;
+                rows = rows
+                    .into_iter()
+                    .zip(&wanted_rows)
+                    .filter(|(_, w)| **w)
+                    .map(|(r, _)| r)
+                    .collect();
+            }
+        }
+        let t = rows.iter().map(|&r| trig[r as usize]).collect();
+        Ok((pre, t))
+    }
+
+    /// A closed batch: one row per group (in order of first appearance),
+    /// expired groups first, carrying the batch's aggregates and the last
+    /// event of the group for its other columns.
+    fn aggregate_batch(
+        &mut self,
+        base: &RecordBatch,
+        c: &Chunk,
+        trig: &[u32],
+    ) -> Result<(RecordBatch, Vec<u32>)> {
+        let a = self.agg.as_mut().expect("aggregate query");
+        let keys = Self::group_rows(a, base)?;
+        let values = Self::arg_values(a, base)?;
+        let mut parts: Vec<RecordBatch> = Vec::new();
+        let mut snap: Vec<(u32, usize)> = Vec::new();
+        for part_expired in [true, false] {
+            let wanted = if part_expired {
+                self.want_expired
+            } else {
+                self.want_current
+            };
+            if !wanted || !c.expired.contains(&part_expired) {
+                continue;
+            }
+            let mut local: AHashMap<&[u8], u32> = AHashMap::new();
+            let mut last: Vec<u32> = Vec::new();
+            let mut ops = Vec::new();
+            for i in 0..base.num_rows() {
+                if c.expired[i] != part_expired {
+                    continue;
+                }
+                let key: &[u8] = keys.as_ref().map_or(&[], |k| k.row(i).data());
+                let next = local.len() as u32;
+                let gid = *local.entry(key).or_insert(next);
+                if gid as usize == last.len() {
+                    last.push(i as u32);
+                } else {
+                    last[gid as usize] = i as u32;
+                }
+                ops.push(AggOp {
+                    row: i as u32,
+                    group: gid,
+                    seq: c.seq[i],
+                    retract: false,
+                    emit: false,
+                });
+            }
+            let groups: Vec<u32> = (0..last.len() as u32).collect();
+            let mut results = Vec::with_capacity(a.batch_accs.len());
+            for (acc, v) in a.batch_accs.iter_mut().zip(&values) {
+                acc.apply(v.as_ref(), &ops)?;
+                acc.emit_groups(&groups);
+                results.push(acc.take_output());
+                acc.clear();
+            }
+            if !part_expired {
+                snap = groups.iter().map(|&g| (g, g as usize)).collect();
+            }
+            parts.push(Self::pre_of(&self.pre_schema, base, &last, results)?);
+        }
+        let pre = match parts.len() {
+            0 => RecordBatch::new_empty(self.pre_schema.clone()),
+            1 => parts.pop().unwrap(),
+            _ => concat_batches(&self.pre_schema, &parts)?,
+        };
+        if let Some(m) = self.snapshot_rows.as_mut() {
+            // Over batches the snapshot is the last batch's rows.
+            m.clear();
+            let off = pre.num_rows() - snap.len();
+            for (g, j) in snap {
+                m.insert(g, pre.slice(off + j, 1));
+            }
+        }
+        let t = vec![trig.first().copied().unwrap_or(0); pre.num_rows()];
+        Ok((pre, t))
+    }
+
+    fn pre_batch(&self, base: &RecordBatch, rows: &[u32], results: Vec<ArrayRef>) -> Result<RecordBatch> {
+        Self::pre_of(&self.pre_schema, base, rows, results)
+    }
+
+    /// Selected base rows followed by aggregate results.
+    fn pre_of(
+        schema: &SchemaRef,
+        base: &RecordBatch,
+        rows: &[u32],
+        results: Vec<ArrayRef>,
+    ) -> Result<RecordBatch> {
+        let idx = UInt32Array::from(rows.to_vec());
+        let mut cols = Vec::with_capacity(schema.fields().len());
+        let identity =
+            rows.len() == base.num_rows() && rows.iter().enumerate().all(|(i, &r)| r as usize == i);
+        for c in base.columns() {
+            cols.push(if identity {
+                c.clone()
+            } else {
+                take(c.as_ref(), &idx, None)?
+            });
+        }
+        cols.extend(results);
+        Ok(RecordBatch::try_new(schema.clone(), cols)?)
+    }
+
+    /// OUTPUT SNAPSHOT: the current value of every group (aggregates), in
+    /// group order; None when the query has no aggregates.
+    pub fn snapshot(&self) -> Result<Option<RecordBatch>> {
+        let Some(m) = &self.snapshot_rows else {
+            return Ok(None);
+        };
+        let mut ids: Vec<&u32> = m.keys().collect();
+        ids.sort();
+        let parts: Vec<&RecordBatch> = ids.iter().map(|g| &m[*g]).collect();
+        if parts.is_empty() {
+            return Ok(Some(RecordBatch::new_empty(self.out_schema.clone())));
+        }
+        let pre = concat_batches(&self.pre_schema, parts)?;
+        self.project(&pre).map(Some)
+    }
+
+    /// The SELECT list over selection-layout rows (HAVING applied).
+    pub fn project(&self, pre: &RecordBatch) -> Result<RecordBatch> {
+        let pre = match &self.having {
+            Some(h) => filter_record_batch(pre, &h.eval_predicate(pre)?)?,
+            None => pre.clone(),
+        };
+        let cols = self
+            .projection
+            .iter()
+            .map(|e| e.eval(&pre))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(RecordBatch::try_new(self.out_schema.clone(), cols)?)
+    }
+
+    /// Window contents as output rows (OUTPUT SNAPSHOT without aggregates).
+    pub fn project_rows(&self, rows: &RecordBatch) -> Result<RecordBatch> {
+        let c = Chunk {
+            rows: rows.clone(),
+            expired: vec![false; rows.num_rows()],
+            seq: vec![0; rows.num_rows()],
+            bounds: None,
+            triggers: vec![rows.num_rows()],
+            batch: true,
+        };
+        let base = self.base(&c)?;
+        let mut cols = base.columns().to_vec();
+        for f in self.pre_schema.fields().iter().skip(cols.len()) {
+            cols.push(new_null_array(f.data_type(), rows.num_rows()));
+        }
+        let pre = RecordBatch::try_new(self.pre_schema.clone(), cols)?;
+        self.project(&pre)
+    }
+}

@@ -1,0 +1,551 @@
+//! Windows that emit whole batches: lengthBatch, and the time-bounded kinds
+//! (timeBatch, externalTimeBatch, tumbling, sliding/hopping, session), which
+//! keep one pane per open window so out-of-order rows land in the right one.
+
+use std::collections::BTreeSet;
+
+use ahash::AHashMap;
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+
+use super::sliding::{time_values, KeyEncoder};
+use super::{floor_div, Chunk, Emit, RowRef, RowStore, RowTimes, Window};
+use crate::error::Result;
+
+/// `lengthBatch(n)`: every n events form a batch, emitted when its n-th
+/// event arrives. With expired events kept, a batch expires when the next
+/// one is emitted (in the same chunk, before it). No partial batch is ever
+/// emitted.
+pub(crate) struct LengthBatch {
+    store: RowStore,
+    n: usize,
+    keep_expired: bool,
+    cur: Vec<(RowRef, u64)>,
+    prev: Vec<(RowRef, u64)>,
+    seq: u64,
+}
+
+impl LengthBatch {
+    pub fn new(schema: SchemaRef, n: usize, keep_expired: bool) -> LengthBatch {
+        LengthBatch {
+            store: RowStore::new(schema),
+            n,
+            keep_expired,
+            cur: Vec::new(),
+            prev: Vec::new(),
+            seq: 0,
+        }
+    }
+}
+
+impl Window for LengthBatch {
+    fn process(&mut self, rows: &RecordBatch, _: RowTimes<'_>, out: &mut Vec<Chunk>) -> Result<()> {
+        let seg = self.store.add(rows);
+        for i in 0..rows.num_rows() {
+            let r = RowRef { seg, row: i as u32 };
+            self.store.retain(r);
+            self.cur.push((r, self.seq));
+            self.seq += 1;
+            if self.cur.len() == self.n {
+                let mut e = Emit::new();
+                for &(r, s) in &self.prev {
+                    e.push(r, s, true);
+                    self.store.release(r);
+                }
+                for &(r, s) in &self.cur {
+                    e.push(r, s, false);
+                }
+                e.take(&self.store, None, true, out)?;
+                let done = std::mem::take(&mut self.cur);
+                if self.keep_expired {
+                    self.prev = done;
+                } else {
+                    self.prev.clear();
+                    for (r, _) in done {
+                        self.store.release(r);
+                    }
+                }
+            }
+        }
+        self.store.sweep();
+        Ok(())
+    }
+
+    fn advance(&mut self, _: i64, _: &mut Vec<Chunk>) -> Result<()> {
+        Ok(())
+    }
+
+    fn next_deadline(&self) -> Option<i64> {
+        None
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.store.state_bytes() + (self.cur.capacity() + self.prev.capacity()) * 24
+    }
+
+    fn contents(&self) -> Result<Option<RecordBatch>> {
+        let refs: Vec<RowRef> = self.cur.iter().map(|x| x.0).collect();
+        if refs.is_empty() {
+            return Ok(Some(self.store.empty()));
+        }
+        self.store.gather(&refs).map(Some)
+    }
+}
+
+/// Which window(s) a row belongs to.
+pub(crate) enum Assign {
+    /// [anchor + k*size, anchor + (k+1)*size); the anchor is the first row's
+    /// time unless given.
+    Anchored { size: i64, anchor: Option<i64> },
+    /// [k*slide, k*slide + size) for every k with the row inside.
+    Hopping { size: i64, slide: i64 },
+    /// A session per key value: [first time, last time + gap); sessions
+    /// that come to overlap merge.
+    Session { gap: i64, key: Option<usize> },
+}
+
+/// What moves time for the window.
+pub(crate) enum Progress {
+    /// The query's time: the stream watermark or the clock.
+    Stream,
+    /// The largest value seen in this column (externalTimeBatch).
+    Column(usize),
+}
+
+/// When a fired window's events are emitted as expired.
+pub(crate) enum Expiry {
+    /// Siddhi batches: when the next batch (one period later) is emitted.
+    WithNext(i64),
+    /// When the window's state is dropped: at firing, or once time passes
+    /// end + allowed lateness.
+    AtPurge,
+}
+
+struct Pane {
+    start: i64,
+    end: i64,
+    rows: Vec<(RowRef, u64)>,
+    fired: bool,
+    /// Session key (encoded), to unlink the pane from its key.
+    key: Option<Vec<u8>>,
+}
+
+pub(crate) struct BatchWindow {
+    store: RowStore,
+    assign: Assign,
+    progress: Progress,
+    expiry: Expiry,
+    keep_expired: bool,
+    lateness: i64,
+    panes: AHashMap<u64, Pane>,
+    /// (end, start, id): firing order.
+    order: BTreeSet<(i64, i64, u64)>,
+    by_start: AHashMap<i64, u64>,
+    by_key: AHashMap<Vec<u8>, Vec<u64>>,
+    key_enc: Option<KeyEncoder>,
+    /// WithNext: the last emitted batch, until it expires.
+    prev: Option<Pane>,
+    anchor: Option<i64>,
+    next_id: u64,
+    seq: u64,
+    max_col: i64,
+    late: u64,
+}
+
+impl BatchWindow {
+    pub fn new(
+        schema: SchemaRef,
+        assign: Assign,
+        progress: Progress,
+        expiry: Expiry,
+        keep_expired: bool,
+        lateness: i64,
+    ) -> BatchWindow {
+        let key_enc = match assign {
+            Assign::Session { key: Some(c), .. } => Some(KeyEncoder::new(&schema, c, false)),
+            _ => None,
+        };
+        let anchor = match assign {
+            Assign::Anchored { anchor, .. } => anchor,
+            _ => None,
+        };
+        BatchWindow {
+            store: RowStore::new(schema),
+            assign,
+            progress,
+            expiry,
+            keep_expired,
+            lateness: lateness.max(0),
+            panes: AHashMap::new(),
+            order: BTreeSet::new(),
+            by_start: AHashMap::new(),
+            by_key: AHashMap::new(),
+            key_enc,
+            prev: None,
+            anchor,
+            next_id: 0,
+            seq: 0,
+            max_col: i64::MIN,
+            late: 0,
+        }
+    }
+
+    fn new_pane(&mut self, start: i64, end: i64, key: Option<Vec<u8>>) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.order.insert((end, start, id));
+        self.panes.insert(
+            id,
+            Pane {
+                start,
+                end,
+                rows: Vec::new(),
+                fired: false,
+                key,
+            },
+        );
+        id
+    }
+
+    /// The panes (start, end) a row at `ts` belongs to.
+    fn targets(&mut self, ts: i64, out: &mut Vec<(i64, i64)>) {
+        out.clear();
+        match self.assign {
+            Assign::Anchored { size, .. } => {
+                let a = *self.anchor.get_or_insert(ts);
+                let start = a + floor_div(ts.saturating_sub(a), size) * size;
+                out.push((start, start.saturating_add(size)));
+            }
+            Assign::Hopping { size, slide } => {
+                let last = floor_div(ts, slide);
+                let first = floor_div(ts.saturating_sub(size), slide) + 1;
+                for k in first..=last {
+                    let start = k * slide;
+                    out.push((start, start.saturating_add(size)));
+                }
+            }
+            Assign::Session { .. } => unreachable!("sessions are placed by `session`"),
+        }
+    }
+
+    /// Places a row in its session, merging the sessions it bridges.
+    /// Returns the pane id.
+    fn session(&mut self, key: Vec<u8>, ts: i64, gap: i64) -> u64 {
+        let (lo, hi) = (ts, ts.saturating_add(gap));
+        let ids = self.by_key.entry(key.clone()).or_default();
+        let touching: Vec<u64> = ids
+            .iter()
+            .copied()
+            .filter(|id| {
+                let p = &self.panes[id];
+                p.start < hi && lo < p.end
+            })
+            .collect();
+        if touching.len() == 1 {
+            let id = touching[0];
+            let p = self.panes.get_mut(&id).unwrap();
+            if p.start <= lo && hi <= p.end {
+                return id;
+            }
+            // Grows: re-key it in the firing order.
+            self.order.remove(&(p.end, p.start, id));
+            p.start = p.start.min(lo);
+            p.end = p.end.max(hi);
+            self.order.insert((p.end, p.start, id));
+            return id;
+        }
+        let mut start = lo;
+        let mut end = hi;
+        let mut rows = Vec::new();
+        let mut fired = false;
+        for id in &touching {
+            let p = self.panes.remove(id).unwrap();
+            self.order.remove(&(p.end, p.start, *id));
+            start = start.min(p.start);
+            end = end.max(p.end);
+            fired |= p.fired;
+            rows.extend(p.rows);
+        }
+        rows.sort_by_key(|x| x.1);
+        let ids = self.by_key.get_mut(&key).unwrap();
+        ids.retain(|id| !touching.contains(id));
+        let id = self.new_pane(start, end, Some(key.clone()));
+        self.by_key.get_mut(&key).unwrap().push(id);
+        let p = self.panes.get_mut(&id).unwrap();
+        p.rows = rows;
+        p.fired = fired;
+        id
+    }
+
+    /// Emits one pane's events: `expired_first` (the previous batch, for
+    /// WithNext), then its rows as current.
+    fn emit(
+        store: &RowStore,
+        expired_first: Option<&Pane>,
+        rows: &[(RowRef, u64)],
+        bounds: (i64, i64),
+        out: &mut Vec<Chunk>,
+    ) -> Result<()> {
+        let mut e = Emit::new();
+        if let Some(p) = expired_first {
+            for &(r, s) in &p.rows {
+                e.push(r, s, true);
+            }
+        }
+        for &(r, s) in rows {
+            e.push(r, s, false);
+        }
+        e.take(store, Some(bounds), true, out)
+    }
+
+    fn emit_expired(store: &RowStore, p: &Pane, bounds: (i64, i64), out: &mut Vec<Chunk>) -> Result<()> {
+        let mut e = Emit::new();
+        for &(r, s) in &p.rows {
+            e.push(r, s, true);
+        }
+        e.take(store, Some(bounds), true, out)
+    }
+
+    fn drop_pane(&mut self, p: Pane) {
+        for (r, _) in p.rows {
+            self.store.release(r);
+        }
+    }
+
+    /// WithNext: the previous batch expires alone when its next period
+    /// passed without a batch of its own at `before` (exclusive).
+    fn expire_prev_before(&mut self, end_limit: i64, out: &mut Vec<Chunk>) -> Result<()> {
+        let Expiry::WithNext(size) = self.expiry else {
+            return Ok(());
+        };
+        if let Some(p) = &self.prev {
+            let next_end = p.end.saturating_add(size);
+            if next_end < end_limit {
+                let p = self.prev.take().unwrap();
+                Self::emit_expired(&self.store, &p, (p.end, next_end), out)?;
+                self.drop_pane(p);
+            }
+        }
+        Ok(())
+    }
+
+    /// Fires every pane due at `now` in (end, start) order, purges what
+    /// lateness no longer covers.
+    fn fire(&mut self, now: i64, out: &mut Vec<Chunk>) -> Result<()> {
+        let due: Vec<(i64, i64, u64)> = self
+            .order
+            .iter()
+            .take_while(|(end, _, _)| *end <= now)
+            .copied()
+            .collect();
+        for key @ (end, start, id) in due {
+            let purge_at = end.saturating_add(self.lateness);
+            let fired = self.panes[&id].fired;
+            match self.expiry {
+                Expiry::WithNext(_) => {
+                    // Panes of these kinds leave the map when they fire.
+                    self.expire_prev_before(end, out)?;
+                    let p = self.panes.remove(&id).unwrap();
+                    self.order.remove(&key);
+                    self.by_start.remove(&start);
+                    Self::emit(&self.store, self.prev.as_ref(), &p.rows, (start, end), out)?;
+                    if let Some(old) = self.prev.take() {
+                        self.drop_pane(old);
+                    }
+                    if self.keep_expired {
+                        self.prev = Some(p);
+                    } else {
+                        self.drop_pane(p);
+                    }
+                }
+                Expiry::AtPurge => {
+                    if !fired {
+                        let p = &self.panes[&id];
+                        Self::emit(&self.store, None, &p.rows, (start, end), out)?;
+                        self.panes.get_mut(&id).unwrap().fired = true;
+                    }
+                    if purge_at <= now {
+                        let p = self.panes.remove(&id).unwrap();
+                        self.order.remove(&key);
+                        self.by_start.remove(&start);
+                        if let Some(k) = &p.key {
+                            if let Some(ids) = self.by_key.get_mut(k) {
+                                ids.retain(|x| *x != id);
+                                if ids.is_empty() {
+                                    self.by_key.remove(k);
+                                }
+                            }
+                        }
+                        if self.keep_expired {
+                            Self::emit_expired(&self.store, &p, (start, end), out)?;
+                        }
+                        self.drop_pane(p);
+                    }
+                }
+            }
+        }
+        // A previous batch whose next period has passed with no batch.
+        self.expire_prev_before(now.saturating_add(1), out)?;
+        Ok(())
+    }
+
+    fn due_at(&self) -> Option<i64> {
+        let mut t = None;
+        for &(end, _, id) in &self.order {
+            let p = &self.panes[&id];
+            let at = if p.fired {
+                end.saturating_add(self.lateness)
+            } else {
+                end
+            };
+            t = Some(t.map_or(at, |x: i64| x.min(at)));
+            if !p.fired {
+                break;
+            }
+        }
+        if let (Expiry::WithNext(size), Some(p)) = (&self.expiry, &self.prev) {
+            let at = p.end.saturating_add(*size);
+            t = Some(t.map_or(at, |x: i64| x.min(at)));
+        }
+        t
+    }
+}
+
+impl Window for BatchWindow {
+    fn process(&mut self, rows: &RecordBatch, times: RowTimes<'_>, out: &mut Vec<Chunk>) -> Result<()> {
+        let seg = self.store.add(rows);
+        let col = match self.progress {
+            Progress::Column(c) => Some(time_values(rows, c)),
+            Progress::Stream => None,
+        };
+        let keys = match &self.key_enc {
+            Some(k) => Some(k.keys(rows)?),
+            None => None,
+        };
+        let mut due = self.due_at();
+        let mut targets = Vec::new();
+        for i in 0..rows.num_rows() {
+            let (ts, now) = match &col {
+                Some(v) => {
+                    let ts = v[i].unwrap_or(self.max_col);
+                    self.max_col = self.max_col.max(ts);
+                    (ts, self.max_col)
+                }
+                None => (times.ts[i], times.wm[i]),
+            };
+            if due.is_some_and(|d| d <= now) {
+                self.fire(now, out)?;
+                due = self.due_at();
+            }
+            let r = RowRef { seg, row: i as u32 };
+            let seq = self.seq;
+            self.seq += 1;
+            let mut refire: Vec<u64> = Vec::new();
+            let mut placed = false;
+            if let Assign::Session { gap, .. } = self.assign {
+                let key = keys.as_ref().map(|k| k[i].clone()).unwrap_or_default();
+                let id = self.session(key, ts, gap);
+                let p = self.panes.get_mut(&id).unwrap();
+                p.rows.push((r, seq));
+                self.store.retain(r);
+                placed = true;
+                if p.fired {
+                    if p.end <= now {
+                        refire.push(id);
+                    } else {
+                        // It grew past now: it fires again when due.
+                        p.fired = false;
+                    }
+                }
+            } else {
+                self.targets(ts, &mut targets);
+                for &(start, end) in &targets {
+                    let gone = match self.expiry {
+                        Expiry::WithNext(_) => end <= now,
+                        Expiry::AtPurge => end.saturating_add(self.lateness) <= now,
+                    };
+                    let id = match self.by_start.get(&start) {
+                        Some(&id) => id,
+                        None if gone => continue,
+                        None => {
+                            let id = self.new_pane(start, end, None);
+                            self.by_start.insert(start, id);
+                            id
+                        }
+                    };
+                    let p = self.panes.get_mut(&id).unwrap();
+                    p.rows.push((r, seq));
+                    self.store.retain(r);
+                    placed = true;
+                    if p.fired {
+                        refire.push(id);
+                    }
+                }
+            }
+            if !placed {
+                self.late += 1;
+            }
+            // A late row re-fires the window it joined, with all its rows.
+            for id in refire {
+                let p = &self.panes[&id];
+                Self::emit(&self.store, None, &p.rows, (p.start, p.end), out)?;
+            }
+            if due.map_or(true, |d| d > now) {
+                due = self.due_at();
+                if due.is_some_and(|d| d <= now) {
+                    self.fire(now, out)?;
+                    due = self.due_at();
+                }
+            }
+        }
+        self.store.sweep();
+        Ok(())
+    }
+
+    fn advance(&mut self, t: i64, out: &mut Vec<Chunk>) -> Result<()> {
+        if matches!(self.progress, Progress::Column(_)) && t != i64::MAX {
+            return Ok(());
+        }
+        if self.due_at().is_some_and(|d| d <= t) {
+            self.fire(t, out)?;
+            self.store.sweep();
+        }
+        Ok(())
+    }
+
+    fn next_deadline(&self) -> Option<i64> {
+        match self.progress {
+            Progress::Stream => self.due_at(),
+            Progress::Column(_) => None,
+        }
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.store.state_bytes()
+            + self
+                .panes
+                .values()
+                .map(|p| 64 + p.rows.capacity() * 24 + p.key.as_ref().map_or(0, |k| k.len()))
+                .sum::<usize>()
+            + self.prev.as_ref().map_or(0, |p| 64 + p.rows.capacity() * 24)
+            + self.order.len() * 32
+    }
+
+    fn late(&self) -> u64 {
+        self.late
+    }
+
+    fn contents(&self) -> Result<Option<RecordBatch>> {
+        let mut v: Vec<(u64, RowRef)> = Vec::new();
+        for p in self.panes.values().filter(|p| !p.fired) {
+            v.extend(p.rows.iter().map(|&(r, s)| (s, r)));
+        }
+        v.sort_by_key(|x| x.0);
+        v.dedup_by_key(|x| x.0);
+        if v.is_empty() {
+            return Ok(Some(self.store.empty()));
+        }
+        let refs: Vec<RowRef> = v.into_iter().map(|x| x.1).collect();
+        self.store.gather(&refs).map(Some)
+    }
+}

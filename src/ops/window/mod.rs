@@ -1,0 +1,207 @@
+//! Windows: which events a query sees at each moment, and when.
+//!
+//! A window takes the rows that passed WHERE, each with its time and the
+//! watermark to apply before it, and emits *chunks* of events: current
+//! events (arrivals) and expired events (departures), in the order they
+//! happen. Sliding windows emit what each arriving event (or each moment of
+//! time) causes, one trigger at a time; batch windows emit a whole batch
+//! when it closes. The selector turns chunks into output rows.
+//!
+//! Time is whatever the query runs in: the stream's watermark (event time)
+//! or the engine clock (processing time) for the time kinds, a column's
+//! largest value for the external-time kinds. `advance(i64::MAX)` is the end
+//! of the stream: every time window fires and every timed event expires.
+
+mod batch;
+mod sliding;
+mod store;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+
+use crate::error::Result;
+use crate::sql::plan::WindowPlan;
+pub(crate) use sliding::time_values;
+pub(crate) use store::{RowRef, RowStore};
+
+/// Events a window emits, materialized as rows of the input schema.
+pub(crate) struct Chunk {
+    pub rows: RecordBatch,
+    /// Per row: a departure (true) or an arrival (false).
+    pub expired: Vec<bool>,
+    /// Per row: the event's arrival number (an expired event carries the
+    /// number it arrived with).
+    pub seq: Vec<u64>,
+    /// `window_start` and `window_end` of a batch time window.
+    pub bounds: Option<(i64, i64)>,
+    /// Row index where each trigger's events end (exclusive, increasing):
+    /// ORDER BY / LIMIT apply within one trigger.
+    pub triggers: Vec<usize>,
+    /// A closed batch (one output row per group) rather than per-event
+    /// output.
+    pub batch: bool,
+}
+
+/// Per-row time of the rows handed to a window.
+#[derive(Clone, Copy)]
+pub(crate) struct RowTimes<'a> {
+    /// The row's time (event time, or the arrival time in processing time).
+    pub ts: &'a [i64],
+    /// The watermark (or clock) to apply before the row.
+    pub wm: &'a [i64],
+}
+
+pub(crate) trait Window: Send {
+    fn process(&mut self, rows: &RecordBatch, times: RowTimes<'_>, out: &mut Vec<Chunk>) -> Result<()>;
+    /// Time reached `t`: fire and expire what is due.
+    fn advance(&mut self, t: i64, out: &mut Vec<Chunk>) -> Result<()>;
+    /// The time at which `advance` next has something to do.
+    fn next_deadline(&self) -> Option<i64>;
+    fn state_bytes(&self) -> usize;
+    /// Rows that arrived for a window already closed and gone (counted, not
+    /// applied).
+    fn late(&self) -> u64 {
+        0
+    }
+    /// The events currently in the window, oldest first (for OUTPUT
+    /// SNAPSHOT over a query without aggregates).
+    fn contents(&self) -> Result<Option<RecordBatch>>;
+}
+
+/// Builds the window of a plan. `keep_expired`: expired events must be
+/// emitted (the query outputs them or retracts them from aggregates).
+/// `lateness`: how long after firing a time window still takes late rows.
+pub(crate) fn build(
+    plan: &WindowPlan,
+    schema: &SchemaRef,
+    keep_expired: bool,
+    lateness: i64,
+) -> Box<dyn Window> {
+    use batch::{Assign, BatchWindow, Expiry, Progress};
+    let s = schema.clone();
+    match *plan {
+        WindowPlan::Length(n) => Box::new(sliding::Length::new(s, n as usize)),
+        WindowPlan::Time(d) => Box::new(sliding::Timed::new(s, d, None, true)),
+        WindowPlan::ExternalTime { column, size } => {
+            Box::new(sliding::Timed::new(s, size, Some(column), true))
+        }
+        WindowPlan::Delay(d) => Box::new(sliding::Timed::new(s, d, None, false)),
+        WindowPlan::Sort {
+            n,
+            column,
+            descending,
+        } => Box::new(sliding::Sorted::new(s, n as usize, column, descending)),
+        WindowPlan::Unique(c) => Box::new(sliding::Unique::new(s, c, false)),
+        WindowPlan::FirstUnique(c) => Box::new(sliding::Unique::new(s, c, true)),
+        WindowPlan::LengthBatch(n) => Box::new(batch::LengthBatch::new(s, n as usize, keep_expired)),
+        WindowPlan::TimeBatch { size, start } => Box::new(BatchWindow::new(
+            s,
+            Assign::Anchored { size, anchor: start },
+            Progress::Stream,
+            Expiry::WithNext(size),
+            keep_expired,
+            lateness,
+        )),
+        WindowPlan::ExternalTimeBatch { column, size, start } => Box::new(BatchWindow::new(
+            s,
+            Assign::Anchored { size, anchor: start },
+            Progress::Column(column),
+            Expiry::WithNext(size),
+            keep_expired,
+            lateness,
+        )),
+        WindowPlan::Tumbling(size) => Box::new(BatchWindow::new(
+            s,
+            Assign::Hopping { size, slide: size },
+            Progress::Stream,
+            Expiry::AtPurge,
+            keep_expired,
+            lateness,
+        )),
+        WindowPlan::Hopping { size, slide } => Box::new(BatchWindow::new(
+            s,
+            Assign::Hopping { size, slide },
+            Progress::Stream,
+            Expiry::AtPurge,
+            keep_expired,
+            lateness,
+        )),
+        WindowPlan::Session { gap, key } => Box::new(BatchWindow::new(
+            s,
+            Assign::Session { gap, key },
+            Progress::Stream,
+            Expiry::AtPurge,
+            keep_expired,
+            lateness,
+        )),
+    }
+}
+
+/// Collects events referring to stored rows, then materializes them into a
+/// chunk in one gather per column.
+pub(crate) struct Emit {
+    refs: Vec<RowRef>,
+    expired: Vec<bool>,
+    seq: Vec<u64>,
+    triggers: Vec<usize>,
+}
+
+impl Emit {
+    pub fn new() -> Emit {
+        Emit {
+            refs: Vec::new(),
+            expired: Vec::new(),
+            seq: Vec::new(),
+            triggers: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, r: RowRef, seq: u64, expired: bool) {
+        self.refs.push(r);
+        self.seq.push(seq);
+        self.expired.push(expired);
+    }
+
+    /// Ends the current trigger (if it has events).
+    pub fn trigger(&mut self) {
+        let n = self.refs.len();
+        if self.triggers.last().copied().unwrap_or(0) < n {
+            self.triggers.push(n);
+        }
+    }
+
+    /// Turns the collected events into a chunk and starts over.
+    pub fn take(
+        &mut self,
+        store: &RowStore,
+        bounds: Option<(i64, i64)>,
+        batch: bool,
+        out: &mut Vec<Chunk>,
+    ) -> Result<()> {
+        self.trigger();
+        if self.refs.is_empty() {
+            return Ok(());
+        }
+        let rows = store.gather(&self.refs)?;
+        self.refs.clear();
+        out.push(Chunk {
+            rows,
+            expired: std::mem::take(&mut self.expired),
+            seq: std::mem::take(&mut self.seq),
+            bounds,
+            triggers: std::mem::take(&mut self.triggers),
+            batch,
+        });
+        Ok(())
+    }
+}
+
+/// Floor division for window arithmetic over negative times.
+pub(crate) fn floor_div(a: i64, b: i64) -> i64 {
+    let q = a / b;
+    if (a % b != 0) && ((a < 0) != (b < 0)) {
+        q - 1
+    } else {
+        q
+    }
+}

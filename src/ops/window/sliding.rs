@@ -1,0 +1,374 @@
+//! Windows that emit per arriving event: length, time, externalTime, delay,
+//! sort, unique, firstUnique.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use ahash::AHashMap;
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Int64Type, SchemaRef, TimestampMillisecondType};
+use arrow::row::{RowConverter, SortField};
+
+use super::{Chunk, Emit, RowRef, RowStore, RowTimes, Window};
+use crate::error::Result;
+
+/// `length(n)`: the last n events. Event k expires when event k+n arrives,
+/// just before it.
+pub(crate) struct Length {
+    store: RowStore,
+    n: usize,
+    buf: VecDeque<(RowRef, u64)>,
+    seq: u64,
+}
+
+impl Length {
+    pub fn new(schema: SchemaRef, n: usize) -> Length {
+        Length {
+            store: RowStore::new(schema),
+            n,
+            buf: VecDeque::new(),
+            seq: 0,
+        }
+    }
+}
+
+impl Window for Length {
+    fn process(&mut self, rows: &RecordBatch, _: RowTimes<'_>, out: &mut Vec<Chunk>) -> Result<()> {
+        let seg = self.store.add(rows);
+        let mut e = Emit::new();
+        for i in 0..rows.num_rows() {
+            if self.buf.len() == self.n {
+                let (r, s) = self.buf.pop_front().expect("full");
+                e.push(r, s, true);
+                self.store.release(r);
+            }
+            let r = RowRef { seg, row: i as u32 };
+            self.store.retain(r);
+            self.buf.push_back((r, self.seq));
+            e.push(r, self.seq, false);
+            self.seq += 1;
+            e.trigger();
+        }
+        e.take(&self.store, None, false, out)?;
+        self.store.sweep();
+        Ok(())
+    }
+
+    fn advance(&mut self, _: i64, _: &mut Vec<Chunk>) -> Result<()> {
+        Ok(())
+    }
+
+    fn next_deadline(&self) -> Option<i64> {
+        None
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.store.state_bytes() + self.buf.capacity() * 24
+    }
+
+    fn contents(&self) -> Result<Option<RecordBatch>> {
+        let refs: Vec<RowRef> = self.buf.iter().map(|(r, _)| *r).collect();
+        gather_or_empty(&self.store, &refs).map(Some)
+    }
+}
+
+fn gather_or_empty(store: &RowStore, refs: &[RowRef]) -> Result<RecordBatch> {
+    if refs.is_empty() {
+        Ok(store.empty())
+    } else {
+        store.gather(refs)
+    }
+}
+
+/// `time(d)` and `externalTime(col, d)`: an event expires once time reaches
+/// its time + d. `delay(d)`: an event is emitted (as a current event) once
+/// time reaches its time + d, and never expires.
+pub(crate) struct Timed {
+    store: RowStore,
+    size: i64,
+    /// externalTime: the column whose largest value so far is the time.
+    column: Option<usize>,
+    /// true: time window (emit on arrival, expire later); false: delay.
+    expires: bool,
+    /// Held events ordered by (time, arrival).
+    buf: VecDeque<(i64, u64, RowRef)>,
+    seq: u64,
+    max_col: i64,
+}
+
+impl Timed {
+    pub fn new(schema: SchemaRef, size: i64, column: Option<usize>, expires: bool) -> Timed {
+        Timed {
+            store: RowStore::new(schema),
+            size,
+            column,
+            expires,
+            buf: VecDeque::new(),
+            seq: 0,
+            max_col: i64::MIN,
+        }
+    }
+
+    /// Expires (or releases) every event due at `t`. `own_triggers`: each is
+    /// its own trigger (time passing) rather than part of an arrival's.
+    fn due(&mut self, t: i64, e: &mut Emit, own_triggers: bool) {
+        while let Some(&(ts, s, r)) = self.buf.front() {
+            if ts.saturating_add(self.size) > t {
+                break;
+            }
+            self.buf.pop_front();
+            e.push(r, s, self.expires);
+            self.store.release(r);
+            if own_triggers {
+                e.trigger();
+            }
+        }
+    }
+}
+
+/// A BIGINT or TIMESTAMP column's values (NULL as None).
+pub(crate) fn time_values(rows: &RecordBatch, column: usize) -> Vec<Option<i64>> {
+    let c = rows.column(column);
+    match c.data_type() {
+        DataType::Timestamp(..) => c.as_primitive::<TimestampMillisecondType>().iter().collect(),
+        _ => c.as_primitive::<Int64Type>().iter().collect(),
+    }
+}
+
+impl Window for Timed {
+    fn process(&mut self, rows: &RecordBatch, times: RowTimes<'_>, out: &mut Vec<Chunk>) -> Result<()> {
+        let seg = self.store.add(rows);
+        let col = self.column.map(|c| time_values(rows, c));
+        let mut e = Emit::new();
+        for i in 0..rows.num_rows() {
+            let (ts, now) = match &col {
+                Some(v) => {
+                    // A NULL time takes the largest time seen so far.
+                    let ts = v[i].unwrap_or(self.max_col);
+                    self.max_col = self.max_col.max(ts);
+                    (ts, self.max_col)
+                }
+                None => (times.ts[i], times.wm[i]),
+            };
+            self.due(now, &mut e, false);
+            let r = RowRef { seg, row: i as u32 };
+            self.store.retain(r);
+            let key = (ts, self.seq);
+            let at = self.buf.partition_point(|&(t, s, _)| (t, s) <= key);
+            self.buf.insert(at, (ts, self.seq, r));
+            if self.expires {
+                e.push(r, self.seq, false);
+            }
+            self.seq += 1;
+            // A row already past its time (allowed lateness) leaves at once.
+            self.due(now, &mut e, false);
+            e.trigger();
+        }
+        e.take(&self.store, None, false, out)?;
+        self.store.sweep();
+        Ok(())
+    }
+
+    fn advance(&mut self, t: i64, out: &mut Vec<Chunk>) -> Result<()> {
+        // externalTime follows its column only, except at the end.
+        if self.column.is_some() && t != i64::MAX {
+            return Ok(());
+        }
+        let mut e = Emit::new();
+        self.due(t, &mut e, true);
+        e.take(&self.store, None, false, out)?;
+        self.store.sweep();
+        Ok(())
+    }
+
+    fn next_deadline(&self) -> Option<i64> {
+        if self.column.is_some() {
+            return None;
+        }
+        self.buf.front().map(|&(ts, _, _)| ts.saturating_add(self.size))
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.store.state_bytes() + self.buf.capacity() * 32
+    }
+
+    fn contents(&self) -> Result<Option<RecordBatch>> {
+        let mut v: Vec<(u64, RowRef)> = self.buf.iter().map(|&(_, s, r)| (s, r)).collect();
+        v.sort_by_key(|x| x.0);
+        let refs: Vec<RowRef> = v.into_iter().map(|x| x.1).collect();
+        gather_or_empty(&self.store, &refs).map(Some)
+    }
+}
+
+/// Encodes one column's values as comparable byte strings.
+pub(crate) struct KeyEncoder {
+    conv: RowConverter,
+    column: usize,
+}
+
+impl KeyEncoder {
+    pub fn new(schema: &SchemaRef, column: usize, descending: bool) -> KeyEncoder {
+        let field = SortField::new_with_options(
+            schema.field(column).data_type().clone(),
+            arrow::compute::SortOptions {
+                descending,
+                nulls_first: descending,
+            },
+        );
+        KeyEncoder {
+            conv: RowConverter::new(vec![field]).expect("stream column types are all row-encodable"),
+            column,
+        }
+    }
+
+    pub fn keys(&self, rows: &RecordBatch) -> Result<Vec<Vec<u8>>> {
+        let r = self.conv.convert_columns(&[rows.column(self.column).clone()])?;
+        Ok(r.iter().map(|x| x.as_ref().to_vec()).collect())
+    }
+}
+
+/// `sort(n, col, order)`: the first n events in the column's order (ties:
+/// earlier arrival first). An arrival that does not make the cut is emitted
+/// and expired at once; otherwise the event that falls off expires.
+pub(crate) struct Sorted {
+    store: RowStore,
+    n: usize,
+    enc: KeyEncoder,
+    map: BTreeMap<(Vec<u8>, u64), RowRef>,
+    seq: u64,
+}
+
+impl Sorted {
+    pub fn new(schema: SchemaRef, n: usize, column: usize, descending: bool) -> Sorted {
+        Sorted {
+            enc: KeyEncoder::new(&schema, column, descending),
+            store: RowStore::new(schema),
+            n,
+            map: BTreeMap::new(),
+            seq: 0,
+        }
+    }
+}
+
+impl Window for Sorted {
+    fn process(&mut self, rows: &RecordBatch, _: RowTimes<'_>, out: &mut Vec<Chunk>) -> Result<()> {
+        let seg = self.store.add(rows);
+        let keys = self.enc.keys(rows)?;
+        let mut e = Emit::new();
+        for (i, k) in keys.into_iter().enumerate() {
+            let r = RowRef { seg, row: i as u32 };
+            self.store.retain(r);
+            self.map.insert((k, self.seq), r);
+            if self.map.len() > self.n {
+                let ((_, s), gone) = self.map.pop_last().expect("non-empty");
+                if s == self.seq {
+                    // The arrival itself does not make the cut.
+                    e.push(r, s, false);
+                    e.push(r, s, true);
+                } else {
+                    e.push(gone, s, true);
+                    e.push(r, self.seq, false);
+                }
+                self.store.release(gone);
+            } else {
+                e.push(r, self.seq, false);
+            }
+            self.seq += 1;
+            e.trigger();
+        }
+        e.take(&self.store, None, false, out)?;
+        self.store.sweep();
+        Ok(())
+    }
+
+    fn advance(&mut self, _: i64, _: &mut Vec<Chunk>) -> Result<()> {
+        Ok(())
+    }
+
+    fn next_deadline(&self) -> Option<i64> {
+        None
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.store.state_bytes() + self.map.keys().map(|(k, _)| k.len() + 48).sum::<usize>()
+    }
+
+    fn contents(&self) -> Result<Option<RecordBatch>> {
+        let refs: Vec<RowRef> = self.map.values().copied().collect();
+        gather_or_empty(&self.store, &refs).map(Some)
+    }
+}
+
+/// `unique(col)`: the latest event per value; an arrival expires the event
+/// it replaces (just before it). `firstUnique(col)`: the first event per
+/// value; later events with that value are discarded, nothing expires.
+pub(crate) struct Unique {
+    store: RowStore,
+    enc: KeyEncoder,
+    first: bool,
+    map: AHashMap<Vec<u8>, (RowRef, u64)>,
+    seq: u64,
+    key_bytes: usize,
+}
+
+impl Unique {
+    pub fn new(schema: SchemaRef, column: usize, first: bool) -> Unique {
+        Unique {
+            enc: KeyEncoder::new(&schema, column, false),
+            store: RowStore::new(schema),
+            first,
+            map: AHashMap::new(),
+            seq: 0,
+            key_bytes: 0,
+        }
+    }
+}
+
+impl Window for Unique {
+    fn process(&mut self, rows: &RecordBatch, _: RowTimes<'_>, out: &mut Vec<Chunk>) -> Result<()> {
+        let seg = self.store.add(rows);
+        let keys = self.enc.keys(rows)?;
+        let mut e = Emit::new();
+        for (i, k) in keys.into_iter().enumerate() {
+            let r = RowRef { seg, row: i as u32 };
+            match self.map.get_mut(&k) {
+                Some(_) if self.first => continue,
+                Some(slot) => {
+                    let (old, s) = *slot;
+                    e.push(old, s, true);
+                    self.store.release(old);
+                    *slot = (r, self.seq);
+                }
+                None => {
+                    self.key_bytes += k.len() + 48;
+                    self.map.insert(k, (r, self.seq));
+                }
+            }
+            self.store.retain(r);
+            e.push(r, self.seq, false);
+            self.seq += 1;
+            e.trigger();
+        }
+        e.take(&self.store, None, false, out)?;
+        self.store.sweep();
+        Ok(())
+    }
+
+    fn advance(&mut self, _: i64, _: &mut Vec<Chunk>) -> Result<()> {
+        Ok(())
+    }
+
+    fn next_deadline(&self) -> Option<i64> {
+        None
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.store.state_bytes() + self.key_bytes
+    }
+
+    fn contents(&self) -> Result<Option<RecordBatch>> {
+        let mut v: Vec<(u64, RowRef)> = self.map.values().map(|&(r, s)| (s, r)).collect();
+        v.sort_by_key(|x| x.0);
+        let refs: Vec<RowRef> = v.into_iter().map(|x| x.1).collect();
+        gather_or_empty(&self.store, &refs).map(Some)
+    }
+}
