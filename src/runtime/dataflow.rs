@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ahash::AHashMap;
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 
 use super::options::{Options, Overflow};
 use super::stats::{add, get, json_str, QueryStats, StreamStats};
@@ -16,6 +16,7 @@ use crate::ops::filter_project::FilterProject;
 use crate::ops::Operator;
 use crate::sql::plan::{OptionValue, StreamOption};
 use crate::sql::{Catalog, Plan, QueryPlan};
+use crate::types::type_name;
 
 /// Per-stream settings from `CREATE STREAM ... WITH (...)`, defaulting to the
 /// engine's.
@@ -79,7 +80,7 @@ impl Dataflow {
         for plan in &plans {
             match plan {
                 Plan::CreateStream(c) => {
-                    settings.push(Some(stream_settings(&c.options, options)?));
+                    settings.push(Some(stream_settings(&c.options, &c.schema, options)?));
                     pending_names.push(c.name.to_lowercase());
                 }
                 Plan::Insert(q) => {
@@ -310,9 +311,9 @@ fn default_settings(o: &Options) -> StreamSettings {
 }
 
 /// The WITH keys a stream understands today.
-const STREAM_KEYS: &[&str] = &["overflow", "queue_capacity", "push_timeout_ms"];
+const STREAM_KEYS: &[&str] = &["overflow", "queue_capacity", "push_timeout_ms", "event_time"];
 
-fn stream_settings(opts: &[StreamOption], o: &Options) -> Result<StreamSettings> {
+fn stream_settings(opts: &[StreamOption], schema: &SchemaRef, o: &Options) -> Result<StreamSettings> {
     let mut s = default_settings(o);
     for opt in opts {
         let at = format!("line {}:{}", opt.line, opt.column);
@@ -340,6 +341,34 @@ fn stream_settings(opts: &[StreamOption], o: &Options) -> Result<StreamSettings>
                 OptionValue::Interval(v) if v >= 0 => s.push_timeout_ms = v as u64,
                 _ => return Err(bad("a non-negative integer of milliseconds")),
             },
+            // Declares which column carries each event's time. Validated
+            // now so hosts that order input by it (the eddy CLI) can rely on
+            // it; watermarks will read the same declaration.
+            "event_time" => {
+                let col = match &opt.value {
+                    OptionValue::String(v) | OptionValue::Ident(v) => v,
+                    _ => return Err(bad("a column name")),
+                };
+                let Some(f) = schema
+                    .fields()
+                    .iter()
+                    .find(|f| f.name().eq_ignore_ascii_case(col))
+                else {
+                    return Err(Error::sql(format!(
+                        "{at}: event_time column '{col}' is not a column of the stream"
+                    )));
+                };
+                if !matches!(
+                    f.data_type(),
+                    DataType::Int64 | DataType::Timestamp(TimeUnit::Millisecond, None)
+                ) {
+                    return Err(Error::sql(format!(
+                        "{at}: event_time column '{}' is {}; it must be TIMESTAMP or BIGINT",
+                        f.name(),
+                        type_name(f.data_type())
+                    )));
+                }
+            }
             other => {
                 return Err(Error::sql(format!(
                     "{at}: unknown stream option '{other}' (known: {})",
