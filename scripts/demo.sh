@@ -22,8 +22,8 @@ for tool in cargo cmake ninja cc; do
     fi
 done
 
-echo "== cargo build --release (libeddy.so, libeddy.a)"
-cargo build --release --lib --manifest-path "$ROOT/Cargo.toml"
+echo "== cargo build --release --lib --no-default-features (libeddy.so, libeddy.a)"
+cargo build --release --lib --no-default-features --manifest-path "$ROOT/Cargo.toml"
 
 echo "== cmake + ninja: the quickstart"
 cmake -S "$ROOT" -B "$DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

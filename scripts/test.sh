@@ -171,7 +171,7 @@ fi
 if ! skipped python; then
     section "pytest: pyarrow ABI"
     if [ ! -f "$CARGO_TARGET_DIR/release/libeddy.so" ]; then
-        cargo build --release --lib
+        cargo build --release --lib --no-default-features
     fi
     EDDY_LIB="$CARGO_TARGET_DIR/release/libeddy.so" python3 -m pytest -q tests/python
 fi

@@ -50,8 +50,9 @@ echo "go: $GOVERSION ($(command -v "$GO" || echo "$GO"))"
 LIB_DIR="$CARGO_TARGET_DIR/release"
 if command -v cargo >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo" ]; then
     command -v cargo >/dev/null 2>&1 || export PATH="$HOME/.cargo/bin:$PATH"
-    echo "cargo build --release --lib (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-    cargo build --release --lib
+    echo "cargo build --release --lib --no-default-features (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
+    # The library alone, as CMake builds it (no CLI features): one release build.
+    cargo build --release --lib --no-default-features
 elif [ -f "$LIB_DIR/libeddy.so" ]; then
     echo "cargo not found: testing the existing $LIB_DIR/libeddy.so"
 else

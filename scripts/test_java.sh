@@ -74,7 +74,7 @@ echo "test_java.sh: $(javac -version 2>&1), $(mvn -v 2>/dev/null | head -n1 | se
 
 # ---- libeddy ------------------------------------------------------------------
 # cargo decides whether anything changed; a no-op build takes a second.
-(cd "$ROOT" && cargo build --release --lib)
+(cd "$ROOT" && cargo build --release --lib --no-default-features)
 LIBEDDY="$CARGO_TARGET_DIR/release/libeddy.so"
 [ -f "$LIBEDDY" ] || { echo "test_java.sh: $LIBEDDY was not built" >&2; exit 1; }
 

@@ -565,6 +565,38 @@ fn stream_options_in_with_clause() {
 }
 
 #[test]
+fn event_time_option_names_a_time_column() {
+    let e = engine("");
+    e.execute("CREATE STREAM A (x INT, ts TIMESTAMP) WITH (event_time = 'TS')")
+        .unwrap();
+    e.execute("CREATE STREAM B (x INT, at BIGINT) WITH (event_time = at)")
+        .unwrap();
+    let cases = [
+        (
+            "CREATE STREAM C (x INT) WITH (event_time = 'ts')",
+            Status::Sql,
+            "line 1:31: event_time names unknown column 'ts' (columns: x)",
+        ),
+        (
+            "CREATE STREAM C (x INT, ts STRING)\n WITH (event_time = 'ts')",
+            Status::Schema,
+            "line 2:8: event_time column 'ts' must be BIGINT (milliseconds) or TIMESTAMP, not STRING",
+        ),
+        (
+            "CREATE STREAM C (ts TIMESTAMP) WITH (event_time = 5)",
+            Status::Sql,
+            "line 1:38: option 'event_time' expects a column name",
+        ),
+    ];
+    for (sql, status, want) in cases {
+        let err = e.execute(sql).unwrap_err();
+        assert_eq!(err.status, status, "{sql}");
+        assert!(err.message.starts_with(want), "{sql}: {}", err.message);
+    }
+    assert!(e.stream_schema("C").is_none());
+}
+
+#[test]
 fn manual_clock() {
     let e = engine("clock=manual");
     e.advance_time(1000).unwrap();
