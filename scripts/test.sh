@@ -11,6 +11,7 @@
 #                                  (with the DuckDB differential window test)
 #   7. go                          the Go binding: go vet, go test -race
 #   8. java                        the Java binding: JNI glue (cmake) + JUnit (mvn test)
+#   9. cross                       one scenario in C, C++, Go, Java, Python: identical output
 #
 # One cargo target dir is shared by every stage, so the release library is
 # built once. Missing tools are installed (apt-get, pip) when possible.
@@ -18,7 +19,7 @@
 # Environment:
 #   EDDY_BUILD_ROOT   where build trees go (default: <repo>/build)
 #   CARGO_TARGET_DIR  shared cargo target dir (default: $EDDY_BUILD_ROOT/cargo-target)
-#   EDDY_SKIP         space-separated stages to skip: cargo cmake sanitize valgrind python go java
+#   EDDY_SKIP         space-separated stages to skip: cargo cmake sanitize valgrind python go java cross
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -203,4 +204,10 @@ fi
 if ! skipped java; then
     section "java: JNI glue + mvn test (bindings/java)"
     bash scripts/test_java.sh
+fi
+
+# ---------------------------------------------------------------------------
+if ! skipped cross; then
+    section "cross-language: C, C++, Go, Java, Python give identical results"
+    bash scripts/test_cross.sh
 fi

@@ -71,14 +71,6 @@ impl Window for LengthBatch {
         Ok(())
     }
 
-    fn advance(&mut self, _: i64, _: &mut Vec<Chunk>) -> Result<()> {
-        Ok(())
-    }
-
-    fn next_deadline(&self) -> Option<i64> {
-        None
-    }
-
     fn state_bytes(&self) -> usize {
         self.store.state_bytes() + (self.cur.capacity() + self.prev.capacity()) * 24
     }

@@ -53,10 +53,15 @@ pub(crate) struct RowTimes<'a> {
 
 pub(crate) trait Window: Send {
     fn process(&mut self, rows: &RecordBatch, times: RowTimes<'_>, out: &mut Vec<Chunk>) -> Result<()>;
-    /// Time reached `t`: fire and expire what is due.
-    fn advance(&mut self, t: i64, out: &mut Vec<Chunk>) -> Result<()>;
+    /// Time reached `t`: fire and expire what is due. Count-based windows
+    /// have nothing to do.
+    fn advance(&mut self, _t: i64, _out: &mut Vec<Chunk>) -> Result<()> {
+        Ok(())
+    }
     /// The time at which `advance` next has something to do.
-    fn next_deadline(&self) -> Option<i64>;
+    fn next_deadline(&self) -> Option<i64> {
+        None
+    }
     fn state_bytes(&self) -> usize;
     /// Rows that arrived for a window already closed and gone (counted, not
     /// applied).

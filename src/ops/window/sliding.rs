@@ -53,14 +53,6 @@ impl Window for Length {
         Ok(())
     }
 
-    fn advance(&mut self, _: i64, _: &mut Vec<Chunk>) -> Result<()> {
-        Ok(())
-    }
-
-    fn next_deadline(&self) -> Option<i64> {
-        None
-    }
-
     fn state_bytes(&self) -> usize {
         self.store.state_bytes() + self.buf.capacity() * 24
     }
@@ -280,14 +272,6 @@ impl Window for Sorted {
         Ok(())
     }
 
-    fn advance(&mut self, _: i64, _: &mut Vec<Chunk>) -> Result<()> {
-        Ok(())
-    }
-
-    fn next_deadline(&self) -> Option<i64> {
-        None
-    }
-
     fn state_bytes(&self) -> usize {
         self.store.state_bytes() + self.map.keys().map(|(k, _)| k.len() + 48).sum::<usize>()
     }
@@ -351,14 +335,6 @@ impl Window for Unique {
         e.take(&self.store, None, false, out)?;
         self.store.sweep();
         Ok(())
-    }
-
-    fn advance(&mut self, _: i64, _: &mut Vec<Chunk>) -> Result<()> {
-        Ok(())
-    }
-
-    fn next_deadline(&self) -> Option<i64> {
-        None
     }
 
     fn state_bytes(&self) -> usize {
