@@ -229,6 +229,22 @@ func (in *Input) AbortRow() error {
 	return err
 }
 
+// Watermark declares that no row with an event time (epoch milliseconds)
+// below ts follows on this input's stream, which must be declared WITH
+// (event_time = 'col'): event-time windows ending at or before ts fire. It
+// travels in order with the rows pushed before it and never moves the
+// watermark back. A stream without event time gives an error matching
+// ErrInvalidArgument.
+func (in *Input) Watermark(ts int64) error {
+	s, err := in.lock()
+	if err != nil {
+		return err
+	}
+	err = s.check(C.eddy_input_watermark(s.h, C.int64_t(ts), &s.slot.err))
+	in.unlock()
+	return err
+}
+
 // The setters address columns by index (0-based, in declaration order) and
 // must match the column's type, else an error matching ErrSchema names the
 // right one. A failed setter leaves the row open.

@@ -564,3 +564,44 @@ func BenchmarkSetters(b *testing.B) {
 		}
 	}
 }
+
+// Event time: a tumbling window fires when the host's watermark passes its
+// end; a row behind the watermark is late (dropped, counted); the stats
+// carry the watermark.
+func TestWatermarkFiresEventTimeWindows(t *testing.T) {
+	eng := openEngine(t, "")
+	mustExec(t, eng, `CREATE STREAM R (k STRING, v BIGINT, ts BIGINT) WITH (event_time = 'ts', watermark_delay = 60000);
+		INSERT INTO W SELECT k, COUNT(*) AS n, SUM(v) AS s FROM R WINDOW('tumbling', 1000) GROUP BY k`)
+	sub := mustSubscribe(t, eng, "W")
+	in := mustInput(t, eng, "R")
+	for _, r := range [][]any{{"a", 1, 10}, {"b", 2, 20}, {"a", 3, 990}, {"a", 4, 1500}} {
+		if err := in.Append(r...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush(t, eng)
+	if got := drain(t, sub); len(got) != 0 {
+		t.Fatalf("nothing may fire before the watermark, got %v", got)
+	}
+	if err := in.Watermark(1000); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, eng)
+	got := drain(t, sub)
+	want := [][]any{{"a", int64(2), int64(4)}, {"b", int64(1), int64(2)}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("window [0, 1000): got %v, want %v", got, want)
+	}
+	if err := in.Append("a", 9, 999); err != nil { // behind the watermark
+		t.Fatal(err)
+	}
+	flush(t, eng)
+	st := statsOf(t, eng, "R")
+	if st.Late != 1 || st.Watermark == nil || *st.Watermark != 1000 {
+		t.Fatalf("late %d watermark %v, want 1 and 1000", st.Late, st.Watermark)
+	}
+	p := mustInput(t, eng, "W")
+	if err := p.Watermark(5); !errors.Is(err, eddy.ErrInvalidArgument) {
+		t.Fatalf("watermark on a stream without event time: %v", err)
+	}
+}

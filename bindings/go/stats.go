@@ -27,20 +27,25 @@ type StreamStats struct {
 	Subscribers       uint64 `json:"subscribers"`
 	SubscriberQueued  uint64 `json:"subscriber_queued"`
 	SubscriberDropped uint64 `json:"subscriber_dropped"`
+	// Watermark is the event-time watermark (epoch ms); nil without event
+	// time or before the first row.
+	Watermark *int64 `json:"watermark"`
 }
 
 // QueryStats are one continuous query's counters. LastError is nil while
 // the query never failed.
 type QueryStats struct {
-	ID         int64   `json:"id"`
-	SQL        string  `json:"sql"`
-	Input      string  `json:"input"`
-	Output     string  `json:"output"`
-	RowsIn     uint64  `json:"rows_in"`
-	RowsOut    uint64  `json:"rows_out"`
-	Errors     uint64  `json:"errors"`
-	LastError  *string `json:"last_error"`
-	StateBytes uint64  `json:"state_bytes"`
+	ID        int64   `json:"id"`
+	SQL       string  `json:"sql"`
+	Input     string  `json:"input"`
+	Output    string  `json:"output"`
+	RowsIn    uint64  `json:"rows_in"`
+	RowsOut   uint64  `json:"rows_out"`
+	Errors    uint64  `json:"errors"`
+	LastError *string `json:"last_error"`
+	// Late counts rows that reached a window already gone.
+	Late       uint64 `json:"late"`
+	StateBytes uint64 `json:"state_bytes"`
 }
 
 // Stream finds a stream's counters by name, case-insensitively like SQL.

@@ -60,6 +60,7 @@
     X(eddy_input_end_row)          \
     X(eddy_input_push_arrow)       \
     X(eddy_input_close)            \
+    X(eddy_input_watermark)        \
     X(eddy_input_free)             \
     X(eddy_subscribe)              \
     X(eddy_subscription_next)      \
@@ -585,6 +586,13 @@ JNIEXPORT void JNICALL Java_dev_eddy_Native_inputAbortRow(JNIEnv *env, jclass cl
     (void)cls;
     eddy_error *err = NULL;
     eddy_status st = fn.eddy_input_abort_row(HANDLE(eddy_input, h), &err);
+    if (st != EDDY_OK) check(env, st, err);
+}
+
+JNIEXPORT void JNICALL Java_dev_eddy_Native_inputWatermark(JNIEnv *env, jclass cls, jlong h, jlong ts) {
+    (void)cls;
+    eddy_error *err = NULL;
+    eddy_status st = fn.eddy_input_watermark(HANDLE(eddy_input, h), (int64_t)ts, &err);
     if (st != EDDY_OK) check(env, st, err);
 }
 

@@ -132,6 +132,23 @@ public final class Input implements AutoCloseable {
         }
     }
 
+    /**
+     * Declares that no row with an event time (epoch milliseconds) below
+     * {@code tsMs} follows on this input's stream, which must be declared
+     * {@code WITH (event_time = 'col')}: event-time windows ending at or before
+     * it fire. It travels in order with the rows pushed before it and never
+     * moves the watermark back; {@code INVALID_ARGUMENT} on a stream without
+     * event time.
+     */
+    public void watermark(long tsMs) {
+        long p = handle.acquire();
+        try {
+            Native.inputWatermark(p, tsMs);
+        } finally {
+            handle.release();
+        }
+    }
+
     /** Discards the open row; no-op when none is open. */
     public void abortRow() {
         long p = handle.acquire();

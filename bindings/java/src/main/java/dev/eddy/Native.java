@@ -138,6 +138,8 @@ final class Native {
 
     static native void inputEndRow(long input);
 
+    static native void inputWatermark(long input, long tsMs);
+
     static native void inputSetNull(long input, int col);
 
     static native void inputSetBool(long input, int col, boolean v);

@@ -183,4 +183,32 @@ class RowAppendTest {
             assertEquals("lone ? surrogate", rows.get(2 * values.length + 1).get(0));
         }
     }
+
+    @Test
+    void watermarkFiresEventTimeWindows() {
+        try (Engine e = Engine.open("");
+                Subscription w = subscribeAfter(e,
+                        "CREATE STREAM R (k STRING, v BIGINT, ts BIGINT)"
+                                + " WITH (event_time = 'ts', watermark_delay = 60000);"
+                                + "INSERT INTO W SELECT k, COUNT(*) AS n, SUM(v) AS s FROM R"
+                                + " WINDOW('tumbling', 1000) GROUP BY k",
+                        "W");
+                Input r = e.openInput("R")) {
+            r.append("a", 1L, 10L);
+            r.append("b", 2L, 20L);
+            r.append("a", 3L, 990L);
+            r.append("a", 4L, 1500L);
+            e.flush();
+            assertEquals(List.of(), drain(w));
+            r.watermark(1000);
+            e.flush();
+            assertEquals(List.of(row("a", 2L, 4L), row("b", 1L, 2L)), drain(w));
+            r.append("a", 9L, 999L); // behind the watermark: late
+            e.flush();
+            assertEquals(1, streamStat(e.statsJson(), "R", "late"));
+            try (Input plain = e.openInput("W")) {
+                assertStatus(Status.INVALID_ARGUMENT, "event_time", () -> plain.watermark(5));
+            }
+        }
+    }
 }
