@@ -159,8 +159,12 @@ impl RateLimiter {
         Ok(self.mode == OutputMode::Snapshot)
     }
 
-    /// Time moved on. Returns true when a snapshot is due.
+    /// Time moved on. Returns true when a snapshot is due. Periods start
+    /// at the first output row, so time alone does not start one.
     pub fn advance(&mut self, now: i64, out: &mut Vec<RecordBatch>) -> Result<bool> {
+        if self.period_end.is_none() {
+            return Ok(false);
+        }
         self.roll(now, out)
     }
 
