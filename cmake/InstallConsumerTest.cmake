@@ -49,7 +49,7 @@ endif()
 
 # 2. find_package
 set(gen_args -G "${EDDY_GENERATOR}" "-DCMAKE_C_COMPILER=${EDDY_C_COMPILER}")
-run("${CMAKE_COMMAND}" -S "${EDDY_SOURCE_DIR}/tests/c/consumer" -B "${work}/find_package"
+run("${CMAKE_COMMAND}" -S "${EDDY_SOURCE_DIR}/tests/cmake_consumer" -B "${work}/find_package"
     ${gen_args} -DEDDY_CONSUMER_MODE=find_package "-DCMAKE_PREFIX_PATH=${prefix}")
 run("${CMAKE_COMMAND}" --build "${work}/find_package")
 foreach(exe consumer_shared consumer_static)
@@ -90,7 +90,7 @@ if(PKG_CONFIG)
     message(FATAL_ERROR "pkg-config --static --libs eddy lacks -lpthread -ldl -lm: ${run_output}")
   endif()
   run("${EDDY_C_COMPILER}" -std=c11 -Wall -Wextra -Wpedantic -Werror
-      "${EDDY_SOURCE_DIR}/tests/c/consumer/main.c" ${flags} "-Wl,-rpath,${prefix}/${libdir}"
+      "${EDDY_SOURCE_DIR}/tests/cmake_consumer/main.c" ${flags} "-Wl,-rpath,${prefix}/${libdir}"
       -o "${work}/consumer_pkgconfig")
   run("${work}/consumer_pkgconfig")
   message(STATUS "pkg-config consumer: ${run_output}")
@@ -99,7 +99,7 @@ else()
 endif()
 
 # 4. add_subdirectory (sharing the cargo target dir: no Rust rebuild)
-run("${CMAKE_COMMAND}" -S "${EDDY_SOURCE_DIR}/tests/c/consumer" -B "${work}/subdirectory"
+run("${CMAKE_COMMAND}" -S "${EDDY_SOURCE_DIR}/tests/cmake_consumer" -B "${work}/subdirectory"
     ${gen_args} -DEDDY_CONSUMER_MODE=subdirectory "-DEDDY_SOURCE_DIR=${EDDY_SOURCE_DIR}"
     "-DEDDY_CARGO_TARGET_DIR=${EDDY_CARGO_TARGET_DIR}" "-DEDDY_CARGO_PROFILE=${EDDY_CARGO_PROFILE}")
 run("${CMAKE_COMMAND}" --build "${work}/subdirectory")
