@@ -108,7 +108,7 @@ fn unset_columns_are_null_and_all_types_round_trip() {
     e.flush(5000).unwrap();
     let b = concat(&drain(&sub)).unwrap();
     assert_eq!(b.num_rows(), 2);
-    assert_eq!(b.column(0).as_boolean().value(0), true);
+    assert!(b.column(0).as_boolean().value(0));
     assert_eq!(b.column(1).as_primitive::<Int32Type>().value(0), -7);
     assert_eq!(i64s(&b, 2)[0], Some(i64::MIN));
     assert_eq!(

@@ -63,7 +63,7 @@ pub unsafe extern "C" fn eddy_batch_column_type(batch: *const eddy_batch, col: u
     }
 }
 
-fn cell<'a>(b: &'a RecordBatch, row: usize, col: u32) -> Result<&'a dyn Array> {
+fn cell(b: &RecordBatch, row: usize, col: u32) -> Result<&dyn Array> {
     if col as usize >= b.num_columns() {
         return Err(Error::invalid(format!(
             "column {col} is out of range: batch has {} columns",

@@ -80,10 +80,15 @@ impl RateLimiter {
             (Every::Events(k), OutputMode::All) => {
                 self.buf.push(batch);
                 self.buffered += n;
-                while self.buffered as u64 >= k {
+                if self.buffered as u64 >= k {
+                    // One concatenation, then every full block as a slice.
                     let all = concat_batches(&self.schema, &self.buf)?;
-                    out.push(all.slice(0, k as usize));
-                    let rest = all.slice(k as usize, all.num_rows() - k as usize);
+                    let k = k as usize;
+                    let full = all.num_rows() / k * k;
+                    for at in (0..full).step_by(k) {
+                        out.push(all.slice(at, k));
+                    }
+                    let rest = all.slice(full, all.num_rows() - full);
                     self.buffered = rest.num_rows();
                     self.buf = vec![rest];
                 }

@@ -12,6 +12,7 @@ use ahash::AHashMap;
 use arrow::array::{
     new_null_array, Array, ArrayRef, BooleanArray, RecordBatch, TimestampMillisecondArray, UInt32Array,
 };
+use arrow::buffer::BooleanBuffer;
 use arrow::compute::{
     concat_batches, filter_record_batch, lexsort_to_indices, take, SortColumn, SortOptions,
 };
@@ -52,12 +53,6 @@ struct Aggregation {
     conv: Option<RowConverter>,
     /// Scratch accumulators for closed batches (cleared after each).
     batch_accs: Vec<Box<dyn GroupsAccumulator>>,
-}
-
-/// Whether group `g` still holds events.
-fn a_live(agg: &Option<Aggregation>, g: u32) -> bool {
-    agg.as_ref()
-        .is_some_and(|a| a.groups.values().any(|(id, _)| *id == g))
 }
 
 /// Names of the three columns after the input's in the selection layout.
@@ -159,7 +154,10 @@ impl Selector {
                 cols.push(new_null_array(&ts, n));
             }
         }
-        cols.push(Arc::new(BooleanArray::from(c.expired.clone())));
+        cols.push(Arc::new(BooleanArray::new(
+            BooleanBuffer::collect_bool(n, |i| c.expired[i]),
+            None,
+        )));
         Ok(RecordBatch::try_new(self.base_schema.clone(), cols)?)
     }
 
@@ -337,7 +335,8 @@ impl Selector {
         let n = base.num_rows();
         let mut ops = Vec::with_capacity(n);
         let mut rows: Vec<u32> = Vec::new();
-        let mut emptied: Vec<u32> = Vec::new();
+        // Keys of groups whose last event left during this chunk.
+        let mut emptied: Vec<Box<[u8]>> = Vec::new();
         for i in 0..n {
             let key: &[u8] = keys.as_ref().map_or(&[], |k| k.row(i).data());
             let expired = c.expired[i];
@@ -346,7 +345,7 @@ impl Selector {
                     if expired {
                         *live -= 1;
                         if *live == 0 {
-                            emptied.push(*gid);
+                            emptied.push(key.into());
                         }
                     } else {
                         *live += 1;
@@ -389,30 +388,26 @@ impl Selector {
             results.push(acc.take_output());
         }
         // Groups whose last event left are forgotten (unless one came back).
-        if !emptied.is_empty() {
-            let dead: Vec<(Box<[u8]>, u32)> = a
-                .groups
-                .iter()
-                .filter(|(_, (g, live))| *live == 0 && emptied.contains(g))
-                .map(|(k, (g, _))| (k.clone(), *g))
-                .collect();
-            for (k, g) in dead {
+        let mut dead: Vec<u32> = Vec::new();
+        for k in emptied {
+            if let Some(&(g, 0)) = a.groups.get(&k) {
                 a.groups.remove(&k);
                 for acc in a.accs.iter_mut() {
                     acc.reset_group(g);
                 }
                 a.free.push(g);
-                if let Some(m) = self.snapshot_rows.as_mut() {
-                    m.remove(&g);
-                }
+                dead.push(g);
             }
         }
         let mut pre = self.pre_batch(base, &rows, results)?;
         if let Some(m) = self.snapshot_rows.as_mut() {
+            for g in &dead {
+                m.remove(g);
+            }
             for (j, &r) in rows.iter().enumerate() {
                 let g = ops[r as usize].group;
-                // Dead groups were removed above; don't bring them back.
-                if a_live(&self.agg, g) {
+                // A group that died in this chunk does not come back.
+                if !dead.contains(&g) {
                     m.insert(g, pre.slice(j, 1));
                 }
             }

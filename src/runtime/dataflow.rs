@@ -233,9 +233,11 @@ impl Dataflow {
         }
         let node = &mut self.streams[stream];
         let before = node.clock.watermark;
+        // In processing time a row's time and the clock are both `now`: one
+        // vector serves as both.
         let (batch, ts, wm) = match node.settings.event_time {
             Some(col) => match event_times(node, &batch, col) {
-                Some(x) => x,
+                Some((b, ts, wm)) => (b, ts, Some(wm)),
                 None => return,
             },
             None => {
@@ -245,9 +247,10 @@ impl Dataflow {
                 } else {
                     Vec::new()
                 };
-                (batch, v.clone(), v)
+                (batch, v, None)
             }
         };
+        let wm: &[i64] = wm.as_deref().unwrap_or(&ts);
         let node = &self.streams[stream];
         let n = batch.num_rows();
         add(&node.stats.events_in, n as u64);
@@ -261,7 +264,7 @@ impl Dataflow {
             let q = &mut self.queries[id];
             add(&q.stats.rows_in, n as u64);
             let r = if q.op.uses_time() {
-                q.op.process_at(&batch, RowTimes { ts: &ts, wm: &wm }, &mut produced)
+                q.op.process_at(&batch, RowTimes { ts: &ts, wm }, &mut produced)
             } else {
                 q.op.process(&batch, &mut produced)
             };

@@ -431,13 +431,15 @@ fn worker_main(shared: Arc<EngineShared>) {
     shared.notify_poll();
 }
 
+/// A flush being waited on: its number and each input's tail at the time.
+type PendingFlush = (u64, Vec<(Arc<InputQueue>, u64)>);
+
 fn worker_loop(shared: &Arc<EngineShared>) {
     let mut inputs: Vec<Arc<InputQueue>> = Vec::new();
     let mut gen = u64::MAX;
     let mut deliveries: Vec<Delivery> = Vec::new();
     let mut items: Vec<Item> = Vec::new();
-    // A flush being waited on: its number and each input's tail at the time.
-    let mut pending_flush: Option<(u64, Vec<(Arc<InputQueue>, u64)>)> = None;
+    let mut pending_flush: Option<PendingFlush> = None;
     let mut idle_since: Option<Instant> = None;
     let batch_rows = shared.options.batch_rows;
     // The earliest processing-time deadline of any window or output period.

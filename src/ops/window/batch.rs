@@ -222,19 +222,13 @@ impl BatchWindow {
 
     /// Places a row in its session, merging the sessions it bridges.
     /// Returns the pane id.
-    fn session(&mut self, key: Vec<u8>, ts: i64, gap: i64) -> u64 {
+    fn session(&mut self, key: &[u8], ts: i64, gap: i64) -> u64 {
         let (lo, hi) = (ts, ts.saturating_add(gap));
-        let ids = self.by_key.entry(key.clone()).or_default();
-        let touching: Vec<u64> = ids
-            .iter()
-            .copied()
-            .filter(|id| {
-                let p = &self.panes[id];
-                p.start < hi && lo < p.end
-            })
-            .collect();
-        if touching.len() == 1 {
-            let id = touching[0];
+        let touches = |p: &Pane| p.start < hi && lo < p.end;
+        let ids: &[u64] = self.by_key.get(key).map_or(&[], |v| v.as_slice());
+        let mut it = ids.iter().copied().filter(|id| touches(&self.panes[id]));
+        // The common case, one session touched, allocates nothing.
+        if let (Some(id), None) = (it.next(), it.next()) {
             let p = self.panes.get_mut(&id).unwrap();
             if p.start <= lo && hi <= p.end {
                 return id;
@@ -246,6 +240,12 @@ impl BatchWindow {
             self.order.insert((p.end, p.start, id));
             return id;
         }
+        // None touched (a new session) or several (they merge).
+        let touching: Vec<u64> = ids
+            .iter()
+            .copied()
+            .filter(|id| touches(&self.panes[id]))
+            .collect();
         let mut start = lo;
         let mut end = hi;
         let mut rows = Vec::new();
@@ -259,10 +259,10 @@ impl BatchWindow {
             rows.extend(p.rows);
         }
         rows.sort_by_key(|x| x.1);
-        let ids = self.by_key.get_mut(&key).unwrap();
+        let id = self.new_pane(start, end, Some(key.to_vec()));
+        let ids = self.by_key.entry(key.to_vec()).or_default();
         ids.retain(|id| !touching.contains(id));
-        let id = self.new_pane(start, end, Some(key.clone()));
-        self.by_key.get_mut(&key).unwrap().push(id);
+        ids.push(id);
         let p = self.panes.get_mut(&id).unwrap();
         p.rows = rows;
         p.fired = fired;
@@ -435,7 +435,7 @@ impl Window for BatchWindow {
             let mut refire: Vec<u64> = Vec::new();
             let mut placed = false;
             if let Assign::Session { gap, .. } = self.assign {
-                let key = keys.as_ref().map(|k| k[i].clone()).unwrap_or_default();
+                let key: &[u8] = keys.as_ref().map_or(&[], |k| k.row(i).data());
                 let id = self.session(key, ts, gap);
                 let p = self.panes.get_mut(&id).unwrap();
                 p.rows.push((r, seq));

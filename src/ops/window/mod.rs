@@ -84,6 +84,16 @@ pub(crate) fn build(
 ) -> Box<dyn Window> {
     use batch::{Assign, BatchWindow, Expiry, Progress};
     let s = schema.clone();
+    let timed = |assign, progress, expiry| -> Box<dyn Window> {
+        Box::new(BatchWindow::new(
+            schema.clone(),
+            assign,
+            progress,
+            expiry,
+            keep_expired,
+            lateness,
+        ))
+    };
     match *plan {
         WindowPlan::Length(n) => Box::new(sliding::Length::new(s, n as usize)),
         WindowPlan::Time(d) => Box::new(sliding::Timed::new(s, d, None, true)),
@@ -99,46 +109,27 @@ pub(crate) fn build(
         WindowPlan::Unique(c) => Box::new(sliding::Unique::new(s, c, false)),
         WindowPlan::FirstUnique(c) => Box::new(sliding::Unique::new(s, c, true)),
         WindowPlan::LengthBatch(n) => Box::new(batch::LengthBatch::new(s, n as usize, keep_expired)),
-        WindowPlan::TimeBatch { size, start } => Box::new(BatchWindow::new(
-            s,
+        WindowPlan::TimeBatch { size, start } => timed(
             Assign::Anchored { size, anchor: start },
             Progress::Stream,
             Expiry::WithNext(size),
-            keep_expired,
-            lateness,
-        )),
-        WindowPlan::ExternalTimeBatch { column, size, start } => Box::new(BatchWindow::new(
-            s,
+        ),
+        WindowPlan::ExternalTimeBatch { column, size, start } => timed(
             Assign::Anchored { size, anchor: start },
             Progress::Column(column),
             Expiry::WithNext(size),
-            keep_expired,
-            lateness,
-        )),
-        WindowPlan::Tumbling(size) => Box::new(BatchWindow::new(
-            s,
+        ),
+        WindowPlan::Tumbling(size) => timed(
             Assign::Hopping { size, slide: size },
             Progress::Stream,
             Expiry::AtPurge,
-            keep_expired,
-            lateness,
-        )),
-        WindowPlan::Hopping { size, slide } => Box::new(BatchWindow::new(
-            s,
-            Assign::Hopping { size, slide },
-            Progress::Stream,
-            Expiry::AtPurge,
-            keep_expired,
-            lateness,
-        )),
-        WindowPlan::Session { gap, key } => Box::new(BatchWindow::new(
-            s,
-            Assign::Session { gap, key },
-            Progress::Stream,
-            Expiry::AtPurge,
-            keep_expired,
-            lateness,
-        )),
+        ),
+        WindowPlan::Hopping { size, slide } => {
+            timed(Assign::Hopping { size, slide }, Progress::Stream, Expiry::AtPurge)
+        }
+        WindowPlan::Session { gap, key } => {
+            timed(Assign::Session { gap, key }, Progress::Stream, Expiry::AtPurge)
+        }
     }
 }
 

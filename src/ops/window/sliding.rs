@@ -212,9 +212,10 @@ impl KeyEncoder {
         }
     }
 
-    pub fn keys(&self, rows: &RecordBatch) -> Result<Vec<Vec<u8>>> {
-        let r = self.conv.convert_columns(&[rows.column(self.column).clone()])?;
-        Ok(r.iter().map(|x| x.as_ref().to_vec()).collect())
+    /// The batch's keys; `keys.row(i).as_ref()` is row i's. Owned copies
+    /// are made only where a key is stored.
+    pub fn keys(&self, rows: &RecordBatch) -> Result<arrow::row::Rows> {
+        Ok(self.conv.convert_columns(&[rows.column(self.column).clone()])?)
     }
 }
 
@@ -246,10 +247,10 @@ impl Window for Sorted {
         let seg = self.store.add(rows);
         let keys = self.enc.keys(rows)?;
         let mut e = Emit::new();
-        for (i, k) in keys.into_iter().enumerate() {
+        for (i, k) in keys.iter().enumerate() {
             let r = RowRef { seg, row: i as u32 };
             self.store.retain(r);
-            self.map.insert((k, self.seq), r);
+            self.map.insert((k.as_ref().to_vec(), self.seq), r);
             if self.map.len() > self.n {
                 let ((_, s), gone) = self.map.pop_last().expect("non-empty");
                 if s == self.seq {
@@ -312,9 +313,10 @@ impl Window for Unique {
         let seg = self.store.add(rows);
         let keys = self.enc.keys(rows)?;
         let mut e = Emit::new();
-        for (i, k) in keys.into_iter().enumerate() {
+        for (i, k) in keys.iter().enumerate() {
+            let k = k.as_ref();
             let r = RowRef { seg, row: i as u32 };
-            match self.map.get_mut(&k) {
+            match self.map.get_mut(k) {
                 Some(_) if self.first => continue,
                 Some(slot) => {
                     let (old, s) = *slot;
@@ -324,7 +326,7 @@ impl Window for Unique {
                 }
                 None => {
                     self.key_bytes += k.len() + 48;
-                    self.map.insert(k, (r, self.seq));
+                    self.map.insert(k.to_vec(), (r, self.seq));
                 }
             }
             self.store.retain(r);

@@ -18,7 +18,8 @@ pub(crate) struct RowRef {
 
 struct Seg {
     batch: RecordBatch,
-    live: usize,
+    /// Rows of the batch still held (as of the last `sweep`).
+    live: i64,
     bytes: usize,
 }
 
@@ -27,9 +28,10 @@ pub(crate) struct RowStore {
     segs: AHashMap<u64, Seg>,
     next: u64,
     bytes: usize,
-    /// Segments whose last row left; removed by `sweep` once chunks that
-    /// still refer to them are gathered.
-    dead: Vec<u64>,
+    /// Held-row changes since the last `sweep`, run-length merged by batch:
+    /// rows arrive and leave in runs of one batch, so this spares a map
+    /// lookup per row. Batches stay readable until `sweep` applies them.
+    pending: Vec<(u64, i64)>,
 }
 
 impl RowStore {
@@ -39,7 +41,7 @@ impl RowStore {
             segs: AHashMap::new(),
             next: 0,
             bytes: 0,
-            dead: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -58,36 +60,51 @@ impl RowStore {
                 bytes,
             },
         );
-        self.dead.push(id);
+        self.bump(id, 0);
         id
     }
 
-    pub fn retain(&mut self, r: RowRef) {
-        if let Some(s) = self.segs.get_mut(&r.seg) {
-            s.live += 1;
+    fn bump(&mut self, seg: u64, by: i64) {
+        match self.pending.last_mut() {
+            Some((s, n)) if *s == seg => *n += by,
+            _ => self.pending.push((seg, by)),
         }
+    }
+
+    pub fn retain(&mut self, r: RowRef) {
+        self.bump(r.seg, 1);
     }
 
     /// The row left the window. Its batch stays readable until `sweep`.
     pub fn release(&mut self, r: RowRef) {
-        if let Some(s) = self.segs.get_mut(&r.seg) {
-            s.live -= 1;
-            if s.live == 0 {
-                self.dead.push(r.seg);
-            }
-        }
+        self.bump(r.seg, -1);
     }
 
-    /// Drops batches none of whose rows is held any more.
+    /// Applies the held-row changes and drops batches none of whose rows is
+    /// held any more. Changes are summed per batch first: a batch may empty
+    /// and refill within one call.
     pub fn sweep(&mut self) {
-        for id in self.dead.drain(..) {
-            if let Some(s) = self.segs.get(&id) {
-                if s.live == 0 {
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_unstable_by_key(|p| p.0);
+        let mut i = 0;
+        while i < pending.len() {
+            let id = pending[i].0;
+            let mut by = 0;
+            while i < pending.len() && pending[i].0 == id {
+                by += pending[i].1;
+                i += 1;
+            }
+            if let Some(s) = self.segs.get_mut(&id) {
+                s.live += by;
+                debug_assert!(s.live >= 0, "a row released more often than retained");
+                if s.live <= 0 {
                     self.bytes -= s.bytes;
                     self.segs.remove(&id);
                 }
             }
         }
+        pending.clear();
+        self.pending = pending;
     }
 
     pub fn state_bytes(&self) -> usize {
@@ -137,5 +154,71 @@ impl RowStore {
     /// A batch with no rows, for windows that hold nothing.
     pub fn empty(&self) -> RecordBatch {
         RecordBatch::new_empty(self.schema.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{AsArray, Int64Array};
+    use arrow::datatypes::{DataType, Field, Int64Type, Schema};
+
+    use super::*;
+
+    fn batch(v: &[i64]) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)]));
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(v.to_vec()))]).unwrap()
+    }
+
+    fn values(b: &RecordBatch) -> Vec<i64> {
+        b.column(0).as_primitive::<Int64Type>().values().to_vec()
+    }
+
+    #[test]
+    fn a_batch_that_empties_and_refills_within_one_call_stays() {
+        let a = batch(&[1, 2]);
+        let mut s = RowStore::new(a.schema());
+        let x = s.add(&a);
+        let y = s.add(&batch(&[10]));
+        // Interleaved: x's only held row leaves, y's leaves, then x's second
+        // row is held: x must survive the sweep.
+        s.retain(RowRef { seg: x, row: 0 });
+        s.retain(RowRef { seg: y, row: 0 });
+        s.release(RowRef { seg: x, row: 0 });
+        s.release(RowRef { seg: y, row: 0 });
+        s.retain(RowRef { seg: x, row: 1 });
+        s.sweep();
+        assert_eq!(values(&s.gather(&[RowRef { seg: x, row: 1 }]).unwrap()), vec![2]);
+        assert!(!s.segs.contains_key(&y), "y holds no row: dropped");
+        // Released rows stay readable until the sweep.
+        s.release(RowRef { seg: x, row: 1 });
+        assert_eq!(values(&s.gather(&[RowRef { seg: x, row: 1 }]).unwrap()), vec![2]);
+        s.sweep();
+        assert!(s.segs.is_empty());
+        assert_eq!(s.bytes, 0);
+    }
+
+    #[test]
+    fn gather_across_batches_keeps_order() {
+        let mut s = RowStore::new(batch(&[]).schema());
+        let x = s.add(&batch(&[1, 2, 3]));
+        let y = s.add(&batch(&[4, 5]));
+        let refs = [
+            RowRef { seg: y, row: 1 },
+            RowRef { seg: x, row: 0 },
+            RowRef { seg: x, row: 2 },
+            RowRef { seg: y, row: 0 },
+        ];
+        assert_eq!(values(&s.gather(&refs).unwrap()), vec![5, 1, 3, 4]);
+        // One batch, contiguous: a slice; one batch, scattered: a take.
+        assert_eq!(values(&s.gather(&refs[1..2]).unwrap()), vec![1]);
+        assert_eq!(
+            values(
+                &s.gather(&[RowRef { seg: x, row: 2 }, RowRef { seg: x, row: 0 }])
+                    .unwrap()
+            ),
+            vec![3, 1]
+        );
     }
 }
