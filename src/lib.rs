@@ -12,6 +12,7 @@ pub mod expr;
 pub mod ops;
 pub mod runtime;
 pub mod sql;
+pub(crate) mod state;
 pub mod types;
 
 pub use error::{Error, Result, Status};

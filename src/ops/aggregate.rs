@@ -25,6 +25,7 @@ use arrow::datatypes::{
 };
 
 use crate::error::{Error, Result, Status};
+use crate::state::{put_f64, put_i64, put_var, Reader};
 use crate::types::{type_name, SqlType};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1665,91 +1666,10 @@ impl<K: Kind> Func for FirstLastF<K> {
 }
 
 // ---------------------------------------------------------------------------
-// Snapshot encoding: LEB128 varints, zigzag for signed, little-endian floats.
-
-/// No group can have held more events than this; bounding restored counts
-/// keeps the arithmetic on them from overflowing.
-const MAX_COUNT: u64 = 1 << 53;
+// Snapshot encoding: see `crate::state`.
 
 fn corrupt(what: &str) -> Error {
     Error::new(Status::Corrupt, format!("aggregate snapshot: {what}"))
-}
-
-fn put_var(w: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        w.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    w.push(v as u8);
-}
-
-fn put_i64(w: &mut Vec<u8>, v: i64) {
-    put_var(w, ((v << 1) ^ (v >> 63)) as u64)
-}
-
-fn put_f64(w: &mut Vec<u8>, v: f64) {
-    w.extend_from_slice(&v.to_bits().to_le_bytes())
-}
-
-struct Reader<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn bytes(&mut self, n: usize) -> Result<&'a [u8]> {
-        if n > self.rest.len() {
-            return Err(corrupt("truncated"));
-        }
-        let (head, tail) = self.rest.split_at(n);
-        self.rest = tail;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        self.bytes(N)?.try_into().map_err(|_| corrupt("truncated"))
-    }
-
-    fn var(&mut self) -> Result<u64> {
-        let mut v = 0u64;
-        for i in 0..10 {
-            let [b] = self.array::<1>()?;
-            if i == 9 && b > 1 {
-                return Err(corrupt("varint overflows"));
-            }
-            v |= ((b & 0x7f) as u64) << (7 * i);
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(corrupt("varint too long"))
-    }
-
-    fn i64(&mut self) -> Result<i64> {
-        let u = self.var()?;
-        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
-    }
-
-    fn f64(&mut self) -> Result<f64> {
-        Ok(f64::from_bits(u64::from_le_bytes(self.array()?)))
-    }
-
-    fn count(&mut self) -> Result<u64> {
-        let n = self.var()?;
-        if n > MAX_COUNT {
-            return Err(corrupt("count out of range"));
-        }
-        Ok(n)
-    }
-
-    /// A number of items that each take at least one byte, so a corrupt length
-    /// cannot make the reader reserve more than the input's size.
-    fn len(&mut self) -> Result<usize> {
-        let n = self.var()?;
-        if n > self.rest.len() as u64 {
-            return Err(corrupt("length beyond the end of the snapshot"));
-        }
-        Ok(n as usize)
-    }
 }
 
 #[cfg(test)]

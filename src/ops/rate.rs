@@ -8,6 +8,7 @@ use arrow::datatypes::SchemaRef;
 
 use crate::error::Result;
 use crate::sql::plan::{Every, OutputMode, OutputRate};
+use crate::state::{corrupt, put_batch, put_bool, put_opt_i64, put_var, Reader};
 
 pub(crate) struct RateLimiter {
     schema: SchemaRef,
@@ -187,6 +188,39 @@ impl RateLimiter {
             OutputMode::Last => out.extend(self.last.take()),
             _ => {}
         }
+        Ok(())
+    }
+
+    /// Appends what is held: buffered rows, counters, the current period.
+    pub fn write_state(&self, w: &mut Vec<u8>) -> Result<()> {
+        put_batch(w, &concat_batches(&self.schema, &self.buf)?)?;
+        put_var(w, self.count);
+        put_opt_i64(w, self.period_end);
+        put_bool(w, self.first_sent);
+        put_bool(w, self.last.is_some());
+        if let Some(b) = &self.last {
+            put_batch(w, b)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces this fresh limiter's state with what `write_state` wrote.
+    pub fn read_state(&mut self, r: &mut Reader<'_>) -> Result<()> {
+        let buf = r.batch(&self.schema)?;
+        self.buffered = buf.num_rows();
+        self.buf = vec![buf];
+        self.count = r.count()?;
+        self.period_end = r.opt_i64()?;
+        self.first_sent = r.bool()?;
+        self.last = if r.bool()? {
+            let b = r.batch(&self.schema)?;
+            if b.num_rows() != 1 {
+                return Err(corrupt("the held last row is not one row"));
+            }
+            Some(b)
+        } else {
+            None
+        };
         Ok(())
     }
 }

@@ -24,6 +24,7 @@ use super::window::Chunk;
 use crate::error::{Error, Result, Status};
 use crate::expr::Expr;
 use crate::sql::plan::{AggCall, OutputEvents, QueryPlan, SortExpr, SortKey};
+use crate::state::{corrupt, put_batch, put_bool, put_bytes, put_var, Reader};
 
 pub(crate) struct Selector {
     base_schema: SchemaRef,
@@ -529,7 +530,7 @@ impl Selector {
 
     /// OUTPUT SNAPSHOT: the current value of every group (aggregates), in
     /// group order; None when the query has no aggregates.
-    pub fn snapshot(&self) -> Result<Option<RecordBatch>> {
+    pub fn current_values(&self) -> Result<Option<RecordBatch>> {
         let Some(m) = &self.snapshot_rows else {
             return Ok(None);
         };
@@ -574,5 +575,93 @@ impl Selector {
         }
         let pre = RecordBatch::try_new(self.pre_schema.clone(), cols)?;
         self.project(&pre)
+    }
+
+    /// Appends the running state: groups and their aggregates, and the
+    /// rows OUTPUT SNAPSHOT repeats.
+    pub fn write_state(&self, w: &mut Vec<u8>) -> Result<()> {
+        put_bool(w, self.agg.is_some());
+        if let Some(a) = &self.agg {
+            let mut groups: Vec<_> = a.groups.iter().collect();
+            groups.sort_by_key(|g| g.1 .0);
+            put_var(w, groups.len() as u64);
+            for (k, &(gid, live)) in groups {
+                put_bytes(w, k);
+                put_var(w, gid as u64);
+                put_var(w, live);
+            }
+            put_var(w, a.free.len() as u64);
+            for &g in &a.free {
+                put_var(w, g as u64);
+            }
+            put_var(w, a.next_id as u64);
+            for acc in &a.accs {
+                let mut b = Vec::new();
+                acc.snapshot(&mut b);
+                put_bytes(w, &b);
+            }
+        }
+        put_bool(w, self.snapshot_rows.is_some());
+        if let Some(m) = &self.snapshot_rows {
+            let mut ids: Vec<u32> = m.keys().copied().collect();
+            ids.sort_unstable();
+            put_var(w, ids.len() as u64);
+            for &g in &ids {
+                put_var(w, g as u64);
+            }
+            let parts: Vec<&RecordBatch> = ids.iter().map(|g| &m[g]).collect();
+            put_batch(w, &concat_batches(&self.pre_schema, parts)?)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces this fresh selector's state with what `write_state` wrote.
+    pub fn read_state(&mut self, r: &mut Reader<'_>) -> Result<()> {
+        if r.bool()? != self.agg.is_some() {
+            return Err(corrupt("aggregation does not match the query"));
+        }
+        if let Some(a) = &mut self.agg {
+            let n = r.len()?;
+            let mut seen = ahash::AHashSet::new();
+            for _ in 0..n {
+                let k: Box<[u8]> = r.blob()?.into();
+                let (gid, live) = (r.var()?, r.count()?);
+                let gid = u32::try_from(gid).map_err(|_| corrupt("group id out of range"))?;
+                if !seen.insert(gid) || live == 0 || a.groups.insert(k, (gid, live)).is_some() {
+                    return Err(corrupt("bad group"));
+                }
+            }
+            for _ in 0..r.len()? {
+                let g = u32::try_from(r.var()?).map_err(|_| corrupt("group id out of range"))?;
+                if !seen.insert(g) {
+                    return Err(corrupt("a free group id in use"));
+                }
+                a.free.push(g);
+            }
+            a.next_id = u32::try_from(r.var()?).map_err(|_| corrupt("group id out of range"))?;
+            if seen.iter().any(|&g| g >= a.next_id) {
+                return Err(corrupt("group id beyond the next id"));
+            }
+            for acc in a.accs.iter_mut() {
+                acc.restore(r.blob()?)?;
+            }
+        }
+        if r.bool()? != self.snapshot_rows.is_some() {
+            return Err(corrupt("OUTPUT SNAPSHOT does not match the query"));
+        }
+        if let Some(m) = &mut self.snapshot_rows {
+            let n = r.len()?;
+            let ids = (0..n)
+                .map(|_| u32::try_from(r.var()?).map_err(|_| corrupt("group id out of range")))
+                .collect::<Result<Vec<u32>>>()?;
+            let rows = r.batch(&self.pre_schema)?;
+            if rows.num_rows() != n {
+                return Err(corrupt("snapshot rows do not match their groups"));
+            }
+            for (j, g) in ids.into_iter().enumerate() {
+                m.insert(g, rows.slice(j, 1));
+            }
+        }
+        Ok(())
     }
 }

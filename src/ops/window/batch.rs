@@ -9,8 +9,10 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 
 use super::sliding::{time_values, KeyEncoder};
-use super::{floor_div, Chunk, Emit, RowRef, RowStore, RowTimes, Window};
+use super::store::Restored;
+use super::{floor_div, Chunk, Emit, RefTable, RowRef, RowStore, RowTimes, Window};
 use crate::error::Result;
+use crate::state::{corrupt, put_bool, put_bytes, put_i64, put_opt_i64, put_var, Reader};
 
 /// `lengthBatch(n)`: every n events form a batch, emitted when its n-th
 /// event arrives. With expired events kept, a batch expires when the next
@@ -82,6 +84,51 @@ impl Window for LengthBatch {
         }
         self.store.gather(&refs).map(Some)
     }
+
+    fn snapshot(&self, w: &mut Vec<u8>) -> Result<()> {
+        let (mut t, mut b) = (RefTable::default(), Vec::new());
+        put_var(&mut b, self.seq);
+        put_rows(&mut t, &mut b, &self.cur);
+        put_rows(&mut t, &mut b, &self.prev);
+        self.store.write_snapshot(TAG_LENGTH_BATCH, &t, &b, w)
+    }
+
+    fn restore(&mut self, r: &mut Reader<'_>) -> Result<()> {
+        let (rows, mut b) = self.store.read_snapshot(TAG_LENGTH_BATCH, r)?;
+        self.seq = b.count()?;
+        self.cur = read_rows(&mut self.store, rows, &mut b)?;
+        self.prev = read_rows(&mut self.store, rows, &mut b)?;
+        if self.cur.len() >= self.n || self.prev.len() > self.n {
+            return Err(corrupt("more events than the batch length"));
+        }
+        b.end()?;
+        self.store.sweep();
+        Ok(())
+    }
+}
+
+// Snapshot tags (the sliding kinds use 1..=5).
+const TAG_LENGTH_BATCH: u8 = 6;
+const TAG_BATCH_WINDOW: u8 = 7;
+
+fn put_rows(t: &mut RefTable, b: &mut Vec<u8>, rows: &[(RowRef, u64)]) {
+    put_var(b, rows.len() as u64);
+    for &(r, s) in rows {
+        t.put(b, r);
+        put_var(b, s);
+    }
+}
+
+/// Reads rows written by `put_rows`, retaining each.
+fn read_rows(store: &mut RowStore, rows: Restored, b: &mut Reader<'_>) -> Result<Vec<(RowRef, u64)>> {
+    let n = b.len()?;
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        let x = rows.get(b)?;
+        store.retain(x);
+        v.push((x, b.count()?));
+    }
+    Ok(v)
 }
 
 /// Which window(s) a row belongs to.
@@ -539,5 +586,85 @@ impl Window for BatchWindow {
         }
         let refs: Vec<RowRef> = v.into_iter().map(|x| x.1).collect();
         self.store.gather(&refs).map(Some)
+    }
+
+    fn snapshot(&self, w: &mut Vec<u8>) -> Result<()> {
+        let (mut t, mut b) = (RefTable::default(), Vec::new());
+        put_opt_i64(&mut b, self.anchor);
+        put_var(&mut b, self.next_id);
+        put_var(&mut b, self.seq);
+        put_i64(&mut b, self.max_col);
+        put_var(&mut b, self.late);
+        // In firing order, so a given state has one byte string.
+        put_var(&mut b, self.order.len() as u64);
+        for &(_, _, id) in &self.order {
+            put_var(&mut b, id);
+            Self::put_pane(&mut t, &mut b, &self.panes[&id]);
+        }
+        put_bool(&mut b, self.prev.is_some());
+        if let Some(p) = &self.prev {
+            Self::put_pane(&mut t, &mut b, p);
+        }
+        self.store.write_snapshot(TAG_BATCH_WINDOW, &t, &b, w)
+    }
+
+    fn restore(&mut self, r: &mut Reader<'_>) -> Result<()> {
+        let (rows, mut b) = self.store.read_snapshot(TAG_BATCH_WINDOW, r)?;
+        self.anchor = b.opt_i64()?;
+        self.next_id = b.count()?;
+        self.seq = b.count()?;
+        self.max_col = b.i64()?;
+        self.late = b.count()?;
+        for _ in 0..b.len()? {
+            let id = b.count()?;
+            let p = self.read_pane(rows, &mut b)?;
+            if id >= self.next_id || self.panes.contains_key(&id) {
+                return Err(corrupt("bad pane id"));
+            }
+            match &p.key {
+                Some(k) => self.by_key.entry(k.clone()).or_default().push(id),
+                None => {
+                    if self.by_start.insert(p.start, id).is_some() {
+                        return Err(corrupt("two panes with one start"));
+                    }
+                }
+            }
+            self.order.insert((p.end, p.start, id));
+            self.panes.insert(id, p);
+        }
+        if b.bool()? {
+            self.prev = Some(self.read_pane(rows, &mut b)?);
+        }
+        b.end()?;
+        self.store.sweep();
+        Ok(())
+    }
+}
+
+impl BatchWindow {
+    fn put_pane(t: &mut RefTable, b: &mut Vec<u8>, p: &Pane) {
+        put_i64(b, p.start);
+        put_i64(b, p.end);
+        put_bool(b, p.fired);
+        put_bool(b, p.key.is_some());
+        if let Some(k) = &p.key {
+            put_bytes(b, k);
+        }
+        put_rows(t, b, &p.rows);
+    }
+
+    fn read_pane(&mut self, rows: Restored, b: &mut Reader<'_>) -> Result<Pane> {
+        let (start, end, fired) = (b.i64()?, b.i64()?, b.bool()?);
+        let key = if b.bool()? { Some(b.blob()?.to_vec()) } else { None };
+        if start > end || key.is_some() != matches!(self.assign, Assign::Session { .. }) {
+            return Err(corrupt("a pane that does not fit the window"));
+        }
+        Ok(Pane {
+            start,
+            end,
+            rows: read_rows(&mut self.store, rows, b)?,
+            fired,
+            key,
+        })
     }
 }

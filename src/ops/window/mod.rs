@@ -21,8 +21,9 @@ use arrow::datatypes::SchemaRef;
 
 use crate::error::Result;
 use crate::sql::plan::WindowPlan;
+use crate::state::Reader;
 pub(crate) use sliding::time_values;
-pub(crate) use store::{RowRef, RowStore};
+pub(crate) use store::{RefTable, RowRef, RowStore};
 
 /// Events a window emits, materialized as rows of the input schema.
 pub(crate) struct Chunk {
@@ -71,6 +72,11 @@ pub(crate) trait Window: Send {
     /// The events currently in the window, oldest first (for OUTPUT
     /// SNAPSHOT over a query without aggregates).
     fn contents(&self) -> Result<Option<RecordBatch>>;
+    /// Appends the window's state: the rows it holds and how.
+    fn snapshot(&self, w: &mut Vec<u8>) -> Result<()>;
+    /// Replaces the state of this fresh window (built from the same plan)
+    /// with a snapshot's. On error the window must be discarded.
+    fn restore(&mut self, r: &mut Reader<'_>) -> Result<()>;
 }
 
 /// Builds the window of a plan. `keep_expired`: expired events must be

@@ -8,8 +8,9 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, SchemaRef, TimestampMillisecondType};
 use arrow::row::{RowConverter, SortField};
 
-use super::{Chunk, Emit, RowRef, RowStore, RowTimes, Window};
+use super::{Chunk, Emit, RefTable, RowRef, RowStore, RowTimes, Window};
 use crate::error::Result;
+use crate::state::{corrupt, put_bytes, put_i64, put_var, Reader};
 
 /// `length(n)`: the last n events. Event k expires when event k+n arrives,
 /// just before it.
@@ -61,7 +62,42 @@ impl Window for Length {
         let refs: Vec<RowRef> = self.buf.iter().map(|(r, _)| *r).collect();
         gather_or_empty(&self.store, &refs).map(Some)
     }
+
+    fn snapshot(&self, w: &mut Vec<u8>) -> Result<()> {
+        let (mut t, mut b) = (RefTable::default(), Vec::new());
+        put_var(&mut b, self.seq);
+        put_var(&mut b, self.buf.len() as u64);
+        for &(r, s) in &self.buf {
+            t.put(&mut b, r);
+            put_var(&mut b, s);
+        }
+        self.store.write_snapshot(TAG_LENGTH, &t, &b, w)
+    }
+
+    fn restore(&mut self, r: &mut Reader<'_>) -> Result<()> {
+        let (rows, mut b) = self.store.read_snapshot(TAG_LENGTH, r)?;
+        self.seq = b.count()?;
+        let n = b.len()?;
+        if n > self.n {
+            return Err(corrupt("more events than the window's length"));
+        }
+        for _ in 0..n {
+            let x = rows.get(&mut b)?;
+            self.store.retain(x);
+            self.buf.push_back((x, b.count()?));
+        }
+        b.end()?;
+        self.store.sweep();
+        Ok(())
+    }
 }
+
+// Snapshot tags: a snapshot restores only into the window kind that wrote it.
+const TAG_LENGTH: u8 = 1;
+const TAG_TIMED: u8 = 2;
+const TAG_SORTED: u8 = 3;
+const TAG_UNIQUE: u8 = 4;
+const TAG_FIRST_UNIQUE: u8 = 5;
 
 fn gather_or_empty(store: &RowStore, refs: &[RowRef]) -> Result<RecordBatch> {
     if refs.is_empty() {
@@ -189,6 +225,37 @@ impl Window for Timed {
         let refs: Vec<RowRef> = v.into_iter().map(|x| x.1).collect();
         gather_or_empty(&self.store, &refs).map(Some)
     }
+
+    fn snapshot(&self, w: &mut Vec<u8>) -> Result<()> {
+        let (mut t, mut b) = (RefTable::default(), Vec::new());
+        put_var(&mut b, self.seq);
+        put_i64(&mut b, self.max_col);
+        put_var(&mut b, self.buf.len() as u64);
+        for &(ts, s, r) in &self.buf {
+            put_i64(&mut b, ts);
+            put_var(&mut b, s);
+            t.put(&mut b, r);
+        }
+        self.store.write_snapshot(TAG_TIMED, &t, &b, w)
+    }
+
+    fn restore(&mut self, r: &mut Reader<'_>) -> Result<()> {
+        let (rows, mut b) = self.store.read_snapshot(TAG_TIMED, r)?;
+        self.seq = b.count()?;
+        self.max_col = b.i64()?;
+        for _ in 0..b.len()? {
+            let key = (b.i64()?, b.count()?);
+            let x = rows.get(&mut b)?;
+            if self.buf.back().is_some_and(|&(t, s, _)| (t, s) >= key) {
+                return Err(corrupt("timed events out of order"));
+            }
+            self.store.retain(x);
+            self.buf.push_back((key.0, key.1, x));
+        }
+        b.end()?;
+        self.store.sweep();
+        Ok(())
+    }
 }
 
 /// Encodes one column's values as comparable byte strings.
@@ -281,6 +348,38 @@ impl Window for Sorted {
         let refs: Vec<RowRef> = self.map.values().copied().collect();
         gather_or_empty(&self.store, &refs).map(Some)
     }
+
+    fn snapshot(&self, w: &mut Vec<u8>) -> Result<()> {
+        let (mut t, mut b) = (RefTable::default(), Vec::new());
+        put_var(&mut b, self.seq);
+        put_var(&mut b, self.map.len() as u64);
+        for ((k, s), &r) in &self.map {
+            put_bytes(&mut b, k);
+            put_var(&mut b, *s);
+            t.put(&mut b, r);
+        }
+        self.store.write_snapshot(TAG_SORTED, &t, &b, w)
+    }
+
+    fn restore(&mut self, r: &mut Reader<'_>) -> Result<()> {
+        let (rows, mut b) = self.store.read_snapshot(TAG_SORTED, r)?;
+        self.seq = b.count()?;
+        let n = b.len()?;
+        if n > self.n {
+            return Err(corrupt("more events than the window holds"));
+        }
+        for _ in 0..n {
+            let k = (b.blob()?.to_vec(), b.count()?);
+            let x = rows.get(&mut b)?;
+            if self.map.insert(k, x).is_some() {
+                return Err(corrupt("an event twice in a sort window"));
+            }
+            self.store.retain(x);
+        }
+        b.end()?;
+        self.store.sweep();
+        Ok(())
+    }
 }
 
 /// `unique(col)`: the latest event per value; an arrival expires the event
@@ -348,5 +447,40 @@ impl Window for Unique {
         v.sort_by_key(|x| x.0);
         let refs: Vec<RowRef> = v.into_iter().map(|x| x.1).collect();
         gather_or_empty(&self.store, &refs).map(Some)
+    }
+
+    fn snapshot(&self, w: &mut Vec<u8>) -> Result<()> {
+        let (mut t, mut b) = (RefTable::default(), Vec::new());
+        put_var(&mut b, self.seq);
+        // In arrival order, so the snapshot of a given state is one byte string.
+        let mut v: Vec<(&Vec<u8>, &(RowRef, u64))> = self.map.iter().collect();
+        v.sort_by_key(|x| x.1 .1);
+        put_var(&mut b, v.len() as u64);
+        for (k, &(r, s)) in v {
+            put_bytes(&mut b, k);
+            t.put(&mut b, r);
+            put_var(&mut b, s);
+        }
+        let tag = if self.first { TAG_FIRST_UNIQUE } else { TAG_UNIQUE };
+        self.store.write_snapshot(tag, &t, &b, w)
+    }
+
+    fn restore(&mut self, r: &mut Reader<'_>) -> Result<()> {
+        let tag = if self.first { TAG_FIRST_UNIQUE } else { TAG_UNIQUE };
+        let (rows, mut b) = self.store.read_snapshot(tag, r)?;
+        self.seq = b.count()?;
+        for _ in 0..b.len()? {
+            let k = b.blob()?.to_vec();
+            let x = rows.get(&mut b)?;
+            let s = b.count()?;
+            self.key_bytes += k.len() + 48;
+            if self.map.insert(k, (x, s)).is_some() {
+                return Err(corrupt("a key twice in a unique window"));
+            }
+            self.store.retain(x);
+        }
+        b.end()?;
+        self.store.sweep();
+        Ok(())
     }
 }

@@ -8,6 +8,7 @@ use arrow::compute::{interleave, take};
 use arrow::datatypes::SchemaRef;
 
 use crate::error::Result;
+use crate::state::{corrupt, put_batch, put_bytes, put_var, Reader};
 
 /// One stored row: its batch and its index there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -154,6 +155,81 @@ impl RowStore {
     /// A batch with no rows, for windows that hold nothing.
     pub fn empty(&self) -> RecordBatch {
         RecordBatch::new_empty(self.schema.clone())
+    }
+}
+
+/// The rows a window snapshot refers to: each distinct held row once, in
+/// the order first referred to. Writing only held rows compacts the
+/// snapshot: a batch of which one row is still held costs one row.
+#[derive(Default)]
+pub(crate) struct RefTable {
+    index: AHashMap<RowRef, u32>,
+    refs: Vec<RowRef>,
+}
+
+impl RefTable {
+    /// Writes `r` as its index among the snapshot's rows.
+    pub fn put(&mut self, w: &mut Vec<u8>, r: RowRef) {
+        let next = self.refs.len() as u32;
+        let i = *self.index.entry(r).or_insert(next);
+        if i == next {
+            self.refs.push(r);
+        }
+        put_var(w, i as u64);
+    }
+}
+
+/// The rows of a restored snapshot, to turn written indexes back into refs.
+#[derive(Clone, Copy)]
+pub(crate) struct Restored {
+    seg: u64,
+    rows: u64,
+}
+
+impl Restored {
+    /// Reads a row index and returns its ref (not yet retained).
+    pub fn get(&self, r: &mut Reader<'_>) -> Result<RowRef> {
+        let i = r.var()?;
+        if i >= self.rows {
+            return Err(corrupt("row index out of range"));
+        }
+        Ok(RowRef {
+            seg: self.seg,
+            row: i as u32,
+        })
+    }
+}
+
+impl RowStore {
+    /// Writes a window's snapshot: its kind `tag`, the rows `t` refers to,
+    /// then `body` (the window's own structure, refs written through `t`).
+    pub fn write_snapshot(&self, tag: u8, t: &RefTable, body: &[u8], w: &mut Vec<u8>) -> Result<()> {
+        w.push(tag);
+        let rows = if t.refs.is_empty() {
+            self.empty()
+        } else {
+            self.gather(&t.refs)?
+        };
+        put_batch(w, &rows)?;
+        put_bytes(w, body);
+        Ok(())
+    }
+
+    /// Reads what `write_snapshot` wrote into this (fresh) store: checks
+    /// the tag, adds the rows, and returns them with a reader over the body.
+    /// The caller retains each ref it restores, then sweeps.
+    pub fn read_snapshot<'a>(&mut self, tag: u8, r: &mut Reader<'a>) -> Result<(Restored, Reader<'a>)> {
+        if r.array::<1>()? != [tag] {
+            return Err(corrupt("not a snapshot of this window kind"));
+        }
+        let rows = r.batch(&self.schema)?;
+        let n = rows.num_rows() as u64;
+        if n > u32::MAX as u64 {
+            return Err(corrupt("too many rows"));
+        }
+        let seg = self.add(&rows);
+        let body = Reader::new(r.blob()?);
+        Ok((Restored { seg, rows: n }, body))
     }
 }
 
