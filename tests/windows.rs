@@ -693,3 +693,28 @@ fn state_stays_bounded_over_ten_million_events() {
     assert!(max < 8 << 20, "state peaked at {max} bytes: {sampled:?}");
     assert!(*sampled.last().unwrap() <= first * 2, "state grew: {sampled:?}");
 }
+
+/// Regression: in event time a time window expires rows in time order, which
+/// is not arrival order; MAX (and FIRST/LAST) must not assume it is.
+#[test]
+fn event_time_window_expires_out_of_arrival_order() {
+    let mut r = Run::new(
+        "",
+        "WITH (event_time = 'ts', watermark_delay = 100)",
+        "INSERT ALL EVENTS INTO Out SELECT id, MAX(v) AS m, FIRST(v) AS f FROM S WINDOW('time', 50)",
+    );
+    // 30 arrives after 40 (within the delay); both expire before 200.
+    r.row(1, 7, 40).row(2, 9, 30);
+    r.row(3, 1, 200);
+    assert_eq!(
+        r.out(),
+        v(&[
+            "1,7,7,false",
+            "2,9,7,false",
+            // Watermark 100 expires 30 (due at 80) then 40 (due at 90).
+            "2,7,7,true",
+            "1,NULL,NULL,true",
+            "3,1,1,false"
+        ])
+    );
+}
