@@ -52,13 +52,15 @@ impl StatefulQuery {
         // running aggregates.
         let keep_expired = plan.events != OutputEvents::Current || (aggregates && !batch);
         // Event time is out of order within the watermark delay (and the
-        // allowed lateness), so windows that expire by time do not expire in
-        // arrival order; nor do external-time windows.
-        let out_of_order = time.event_time
-            || matches!(
-                plan.window,
-                Some(crate::sql::plan::WindowPlan::ExternalTime { .. })
-            );
+        // allowed lateness), so windows that expire (or release) by event
+        // time do not do so in arrival order; nor do external-time windows.
+        // Count windows expire in arrival order whatever the time.
+        use crate::sql::plan::WindowPlan as W;
+        let out_of_order = match plan.window {
+            Some(W::Time(_) | W::Delay(_)) => time.event_time,
+            Some(W::ExternalTime { .. }) => true,
+            _ => false,
+        };
         let fifo = plan.window.as_ref().map_or(true, |w| w.expires_fifo()) && !out_of_order;
         let window = plan
             .window
