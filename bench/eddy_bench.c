@@ -68,6 +68,7 @@ typedef struct {
 } config;
 
 static config g_cfg;
+static double g_loadavg; /* when the run started */
 
 /* ---- JSON output ---------------------------------------------------------- */
 
@@ -472,6 +473,17 @@ static int64_t rss_now_kib(void) {
     return kib;
 }
 
+/* The 1-minute load average: a busy machine explains odd figures. */
+static double loadavg_1m(void) {
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%lf", &l) != 1) l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
 static int64_t peak_rss_kib(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -610,7 +622,7 @@ static void print_common(const workload_def *wd) {
     json_str(stdout, wd->title);
     printf(",\"path\":\"%s\",\"n\":%" PRId64 ",\"options\":", path_name(), g_cfg.n);
     json_str(stdout, g_cfg.options);
-    printf(",\"delivery\":\"%s\"", delivery_name());
+    printf(",\"delivery\":\"%s\",\"loadavg_1m\":%.2f", delivery_name(), g_loadavg);
 }
 
 /* ---- the runs ------------------------------------------------------------------- */
@@ -967,6 +979,7 @@ int main(int argc, char **argv) {
     }
     if (g_cfg.workload == 0) usage("-w is required");
     init_symbols();
+    g_loadavg = loadavg_1m();
     if (eddy_version_number() != EDDY_VERSION_MAJOR * 1000000u + EDDY_VERSION_MINOR * 1000u + EDDY_VERSION_PATCH)
         fprintf(stderr, "eddy_bench: warning: header %d.%d.%d but library %s\n", EDDY_VERSION_MAJOR,
                 EDDY_VERSION_MINOR, EDDY_VERSION_PATCH, eddy_version_string());

@@ -64,6 +64,7 @@ IDLE_S = 3.0          # no output for this long after the last insert: done
 STALL_S = 120.0       # no output at all for this long: give up
 WM_BATCH_ROWS = 1000  # batches on watermarked sources stay within the 1 s delay
 VERBOSE = False
+POLL_MS = int(os.environ.get("LAMINAR_POLL_MS", "200"))
 BUFFER_SIZE = 1 << 24  # LaminarConfig buffer_size; see the docstring
 
 TRADES = "trades (symbol VARCHAR, price DOUBLE, volume BIGINT, ts BIGINT{wm})"
@@ -255,7 +256,7 @@ class Consumer(threading.Thread):
         try:
             while self.rows < self.want_rows:
                 try:
-                    b = self.sub.next_timeout(200)
+                    b = self.sub.next_timeout(POLL_MS)
                 except Exception as e:  # 0.17 raises on a timeout instead of returning None
                     if "timeout" not in str(e).lower():
                         raise
@@ -302,7 +303,7 @@ def peak_rss_kib():
 def run(w, n, batch_rows, buffer_size, any_batch=False):
     spec = WORKLOADS[w]
     out = {"engine": "laminardb", "version": getattr(laminardb, "__version__", "?"), "workload": w,
-           "path": "arrow", "n": n, "sql": spec["query"]}
+           "path": "arrow", "n": n, "sql": spec["query"], "loadavg_1m": os.getloadavg()[0]}
     rows_per_batch = min(batch_rows, WM_BATCH_ROWS) if spec["watermarked"] and not any_batch else batch_rows
     out["batch_rows"] = rows_per_batch
     if any_batch and spec["watermarked"] and batch_rows > WM_BATCH_ROWS:

@@ -252,6 +252,10 @@ EOF
 
 REPORT_ARGS=(--runs "$RAW" --meta "$META" --out "$OUT")
 if [ "$QUICK" -eq 1 ]; then REPORT_ARGS+=(--no-png); fi
+# A full run into bench/results also refreshes the table in docs/performance.md.
+if [ "$QUICK" -eq 0 ] && [ "$(cd "$OUT" && pwd)" = "$ROOT/bench/results" ]; then
+    REPORT_ARGS+=(--docs "$ROOT/docs/performance.md")
+fi
 "${PY:-python3}" "$ROOT/bench/report.py" "${REPORT_ARGS[@]}"
 
 if [ "$FAILED" -ne 0 ]; then
