@@ -893,6 +893,33 @@ static int run_latency(void) {
     return ok ? 0 : 1;
 }
 
+/* Machine baseline for the latency figures: a thread that only reads the
+ * clock in a loop, as the paced producer does. Any gap between two reads is
+ * time the machine took the CPU away (other processes, the hypervisor);
+ * latencies cannot be better than what this sees. */
+static int run_jitter(double seconds) {
+    int64_t t0 = now_ns(), prev = t0, end = t0 + (int64_t)(seconds * 1e9);
+    int64_t max_gap = 0, over10us = 0, over100us = 0, over1ms = 0, lost = 0;
+    for (;;) {
+        int64_t t = now_ns(), gap = t - prev;
+        prev = t;
+        if (gap > max_gap) max_gap = gap;
+        if (gap > 10000) {
+            over10us++;
+            lost += gap;
+        }
+        if (gap > 100000) over100us++;
+        if (gap > 1000000) over1ms++;
+        if (t >= end) break;
+    }
+    printf("{\"engine\":\"none\",\"mode\":\"jitter\",\"seconds\":%.3f,\"loadavg_1m\":%.2f,\"max_gap_us\":%.1f"
+           ",\"gaps_over_10us\":%" PRId64 ",\"gaps_over_100us\":%" PRId64 ",\"gaps_over_1ms\":%" PRId64
+           ",\"time_lost_pct\":%.2f}\n",
+           seconds, g_loadavg, (double)max_gap / 1000.0, over10us, over100us, over1ms,
+           100.0 * (double)lost / (double)(prev - t0));
+    return 0;
+}
+
 /* ---- main ------------------------------------------------------------------------- */
 
 static _Noreturn void usage(const char *msg) {
@@ -907,7 +934,8 @@ static _Noreturn void usage(const char *msg) {
             "  --latency R   latency mode: W1 per-event paced at R events/s\n"
             "  --seconds S   latency run length (default 2)\n"
             "  -c MODE       latency consumer: its own thread (default) or inline in the producer's pacing loop\n"
-            "  --expected-only  print the expected answer for -w and -n, computed from the formulas, and exit\n",
+            "  --expected-only  print the expected answer for -w and -n, computed from the formulas, and exit\n"
+            "  --jitter S    no engine: spin on the clock for S seconds and report the gaps (machine baseline)\n",
             DEFAULT_OPTIONS);
     exit(2);
 }
@@ -917,6 +945,7 @@ int main(int argc, char **argv) {
     g_cfg.options = DEFAULT_OPTIONS;
     g_cfg.seconds = 2.0;
     bool expected_only = false;
+    double jitter = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -968,6 +997,10 @@ int main(int argc, char **argv) {
                 g_cfg.inline_consumer = false;
             else
                 usage("consumer is thread or inline");
+        } else if (strcmp(a, "--jitter") == 0) {
+            NEED_VALUE();
+            jitter = strtod(v, NULL);
+            if (!(jitter > 0)) usage("--jitter needs seconds");
         } else if (strcmp(a, "--expected-only") == 0) {
             expected_only = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -977,9 +1010,10 @@ int main(int argc, char **argv) {
         }
 #undef NEED_VALUE
     }
+    g_loadavg = loadavg_1m();
+    if (jitter > 0) return run_jitter(jitter);
     if (g_cfg.workload == 0) usage("-w is required");
     init_symbols();
-    g_loadavg = loadavg_1m();
     if (eddy_version_number() != EDDY_VERSION_MAJOR * 1000000u + EDDY_VERSION_MINOR * 1000u + EDDY_VERSION_PATCH)
         fprintf(stderr, "eddy_bench: warning: header %d.%d.%d but library %s\n", EDDY_VERSION_MAJOR,
                 EDDY_VERSION_MINOR, EDDY_VERSION_PATCH, eddy_version_string());

@@ -64,6 +64,7 @@ class Report:
         self.peer = [r for r in runs if r.get("engine") == "laminardb" and not r.get("variant")]
         self.variants = [r for r in runs if r.get("engine") == "laminardb" and r.get("variant")]
         self.latency = [r for r in runs if r.get("mode") == "latency"]
+        self.jitter = [r for r in runs if r.get("mode") == "jitter"]
         self.ns = sorted({r["n"] for r in self.eddy}, reverse=True)
         self.workloads = sorted({r["workload"] for r in self.eddy})
 
@@ -256,12 +257,30 @@ class Report:
                      "the row reaches the host. Every output row is matched to its input row (and checked by its volume).")
             L.append("")
             L += self.latency_table()
+            busy = any(j["gaps_over_1ms"] > 0 for j in self.jitter)
+            L += ["", "No percentile can be better than the gaps the machine imposes on the producer, the engine's "
+                  "worker and the consumer (see the machine baseline below): "
+                  + ("during this run a spinning thread lost the CPU for milliseconds at a time, so the tail "
+                     "figures measure the machine more than eddy." if busy else
+                     "the machine was quiet enough for these to be eddy's figures.")]
             b = self.best_latency(LAT_TARGET["rate"])
             if b:
                 met = b["p99_us"] <= LAT_TARGET["p99_us"] and b["p999_us"] <= LAT_TARGET["p999_us"]
                 L += ["", f"Target at {LAT_TARGET['rate']:,} ev/s: p99 ≤ {LAT_TARGET['p99_us']} µs and p99.9 ≤ "
                       f"{LAT_TARGET['p999_us']} µs. Best configuration ({b['consumer']} consumer, {b['delivery']}): "
                       f"p99 {b['p99_us']:.1f} µs, p99.9 {b['p999_us']:.1f} µs: " + ("met." if met else "**not met**.")]
+        if self.jitter:
+            L += ["", f"{h} Machine baseline", "",
+                  "A thread that only reads the clock in a loop (as the paced producer does), for a few seconds: "
+                  "every gap between two reads is time the machine gave to something else.", "",
+                  "| when | load average (1 min) | CPU time lost | gaps > 100 µs | gaps > 1 ms | longest gap µs |",
+                  "|---|---|---|---|---|---|"]
+            for j in self.jitter:
+                L.append(f"| {j.get('label', '')} | {j['loadavg_1m']:.2f} | {j['time_lost_pct']:.1f} % | "
+                         f"{j['gaps_over_100us']} | {j['gaps_over_1ms']} | {j['max_gap_us']:,.0f} |")
+            if any(j["time_lost_pct"] > 5 for j in self.jitter):
+                L += ["", "**The machine was busy with other work during this run** (it is shared): the "
+                      "figures above are lower, and noisier, than the same code gives on an idle machine."]
         L += ["", f"{h} Memory, W2 (tumbling aggregation)", ""]
         L += self.memory_table()
         v = self.memory_verdict()

@@ -169,7 +169,19 @@ run_peer() {
     case "$status" in unsupported*) unsupported+="peer:$w " ;; esac
 }
 
+# The machine's own state: how much of the time a thread spinning on the
+# clock loses the CPU (other processes, the hypervisor). Recorded with the
+# results, since a shared machine can make any figure meaningless.
+baseline() { # <label>
+    local line
+    line="$("$DRIVER" --jitter "$([ "$QUICK" -eq 1 ] && echo 0.2 || echo 2)")"
+    echo "$line" | sed "s/^{/{\"label\":\"$1\",/" >>"$RAW"
+    printf '  machine baseline (%s): %s\n' "$1" "$(printf '%s' "$line" | python3 -c 'import json,sys; j=json.load(sys.stdin); print("load %.1f, CPU lost %.1f %% of the time, %d gaps > 1 ms, longest %.0f us" % (j["loadavg_1m"], j["time_lost_pct"], j["gaps_over_1ms"], j["max_gap_us"]))')"
+}
+
 T0=$(date +%s)
+echo "== machine"
+baseline "at the start"
 # Both implementations of the expected answers (C in the driver, numpy in
 # the peer script) must agree before any figure is trusted.
 if [ -n "$PY" ]; then
@@ -214,6 +226,7 @@ done
 
 if [ "$LATENCY" -eq 1 ]; then
     echo "== latency, W1 per-event, ${LAT_SECONDS}s per rate"
+    baseline "before the latency runs"
     for rate in $LAT_RATES; do
         for c in thread inline; do
             for d in pull callback; do
@@ -227,6 +240,8 @@ if [ "$LATENCY" -eq 1 ]; then
         done
     done
 fi
+echo "== machine"
+baseline "at the end"
 ELAPSED=$(( $(date +%s) - T0 ))
 
 # ---------------------------------------------------------------------------
