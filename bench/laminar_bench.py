@@ -31,9 +31,15 @@ LaminarDB quirks handled here (0.17.0):
     many seconds (W2 at 2M rows: 27 s instead of 1.5 s; the rows come
     eventually). buffer_size = 2**24 avoids that at 2M rows, so it is used.
     Beyond ~2M rows W2 still stalls (ingestion stops for ~20 s at a time,
-    inserts block), with either buffer size: its 10M figure shows that.
+    or for good at 2,047,000 rows), with either buffer size.
     `--any-batch` runs W2 with 8,192-row batches instead, which is fast but
     drops most rows as late (a wrong answer, reported as such).
+  * Found by the checks: W3's OVER window forgets its history every
+    2,097,152 rows (256 batches of 8,192): the ~66 rows after rows 2^21,
+    2*2^21, ... get max/avg over a window that restarted, so W3 is right at
+    1M rows and wrong at 10M. W2 at 10M stops ingesting at 2,047,000 rows
+    (inserts then block for good; once the process died with SIGSEGV); the
+    consumer's STALL_S timeout ends such a run and reports it.
   * There is no end-of-stream: the consumer stops when it has the expected
     number of rows, or when nothing came for IDLE_S after LaminarDB counted
     every inserted row as ingested (inserts return before that; the join
@@ -61,7 +67,7 @@ except ImportError:  # pragma: no cover
 
 TS_BASE = 1_700_000_000_000
 IDLE_S = 3.0          # no output for this long after the last insert: done
-STALL_S = 120.0       # no output at all for this long: give up
+STALL_S = float(os.environ.get("LAMINAR_STALL_S", "120"))  # no output for this long: give up
 WM_BATCH_ROWS = 1000  # batches on watermarked sources stay within the 1 s delay
 VERBOSE = False
 POLL_MS = int(os.environ.get("LAMINAR_POLL_MS", "200"))
@@ -345,28 +351,48 @@ def run(w, n, batch_rows, buffer_size, any_batch=False):
     cons.idle_s = spec.get("idle_s", IDLE_S)
     cons.start()
     rss_start = peak_rss_kib()
-    t0 = time.perf_counter()
-    try:
-        for k in range(len(trades)):
-            writers[0].insert(trades[k])
-            if quotes:
-                writers[1].insert(quotes[k])
-        if closer:
-            for wr, b in zip(writers, closer):
-                wr.insert(b)
-        for wr in writers:
-            wr.flush()
-    except Exception as e:
-        out.update(status="error", ok=False, error=f"insert: {type(e).__name__}: {e}")
-        return out
-    t_pushed = time.perf_counter()
-    cons.inserted = sum(b.num_rows for b in trades) + (sum(b.num_rows for b in quotes) if quotes else 0) \
+    inserted = sum(b.num_rows for b in trades) + (sum(b.num_rows for b in quotes) if quotes else 0) \
         + (sum(b.num_rows for b in closer) if closer else 0)
-    cons.producer_done = t_pushed
+    produced = {}
+
+    # The inserts run on their own thread: LaminarDB's insert can block for
+    # good (W2 beyond ~2M rows: ingestion stops, and with it every insert),
+    # and then the consumer's stall timeout must still end the run.
+    def produce():
+        try:
+            for k in range(len(trades)):
+                writers[0].insert(trades[k])
+                if quotes:
+                    writers[1].insert(quotes[k])
+            if closer:
+                for wr, b in zip(writers, closer):
+                    wr.insert(b)
+            for wr in writers:
+                wr.flush()
+        except Exception as e:
+            produced["error"] = f"insert: {type(e).__name__}: {e}"
+        produced["t"] = time.perf_counter()
+        cons.inserted = inserted
+        cons.producer_done = produced["t"]
+
+    producer = threading.Thread(target=produce, daemon=True)
+    t0 = time.perf_counter()
+    producer.start()
     cons.join()
-    if cons.error:
-        out.update(status="error", ok=False, error=cons.error)
+    if cons.error or "t" not in produced:
+        m = conn.metrics()
+        out.update(status="error", ok=False, out_rows=cons.rows,
+                   metrics={"ingested": m.total_events_ingested, "emitted": m.total_events_emitted,
+                            "dropped": m.total_events_dropped},
+                   error=f"{cons.error or 'consumer ended first'}; LaminarDB ingested {m.total_events_ingested:,} "
+                         f"of {inserted:,} rows, emitted {m.total_events_emitted:,}, "
+                         + ("the inserts were still blocked" if "t" not in produced else "all inserts returned"))
         return out
+    producer.join()
+    if "error" in produced:
+        out.update(status="error", ok=False, error=produced["error"])
+        return out
+    t_pushed = produced["t"]
 
     events = n * (2 if quotes else 1)
     secs = ((cons.last or t_pushed) - t0)

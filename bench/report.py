@@ -102,7 +102,7 @@ class Report:
         done = [r for r in runs if r.get("events_per_sec")]
         s = stats(done)
         if any(r.get("status") == "error" for r in runs) and not done:
-            return "did not finish", None, "error"
+            return f"did not finish ({runs[0].get('error', '').replace('laminar_bench.py ', '')})", None, "error"
         wrong = [r for r in runs if r.get("status") == "mismatch"]
         answer = "ok" if not wrong and done else (f"WRONG ({len(wrong)} of {len(runs)})" if wrong else "error")
         return fmt_rate(s), s, answer
@@ -280,7 +280,9 @@ class Report:
                          f"{j['gaps_over_100us']} | {j['gaps_over_1ms']} | {j['max_gap_us']:,.0f} |")
             if any(j["time_lost_pct"] > 5 for j in self.jitter):
                 L += ["", "**The machine was busy with other work during this run** (it is shared): the "
-                      "figures above are lower, and noisier, than the same code gives on an idle machine."]
+                      "figures above are lower, and noisier, than the same code gives on an idle machine. "
+                      "Short runs suffer less: at n = 1M the Arrow path takes a few tens of milliseconds, "
+                      "which often fits between two interruptions, so 1M figures can beat 10M ones."]
         L += ["", f"{h} Memory, W2 (tumbling aggregation)", ""]
         L += self.memory_table()
         v = self.memory_verdict()

@@ -112,6 +112,13 @@ RAW="$BUILD/runs.jsonl"
 FAILED=0
 unsupported=" "
 
+# Why a process gave no result: "timed out after 600 s", "killed by SIGSEGV after 212 s".
+exit_reason() { # <exit status> <seconds>
+    if [ "$1" -eq 124 ]; then echo "timed out after $2 s"
+    elif [ "$1" -gt 128 ]; then echo "killed by SIG$(kill -l $(($1 - 128)) 2>/dev/null || echo $(($1 - 128))) after $2 s"
+    else echo "exited $1 without a result after $2 s"; fi
+}
+
 # One line about a run's JSON: status, events/s, rows out / expected.
 summary() {
     printf '%s' "$1" | python3 -c '
@@ -124,11 +131,12 @@ print(r.get("status"), "%.2f M ev/s" % ((r.get("events_per_sec") or 0) / 1e6),
 
 # run_eddy <N> <workload> <path> <run#>
 run_eddy() {
-    local n="$1" w="$2" p="$3" k="$4" line rc=0
+    local n="$1" w="$2" p="$3" k="$4" line rc=0 t0
     [[ "$unsupported" == *" eddy:$w:$p "* ]] && return 0
+    t0=$(date +%s)
     line="$(timeout 1800 "$DRIVER" -w "$w" -p "$p" -n "$n" ${EDDY_OPTIONS:+-o "$EDDY_OPTIONS"})" || rc=$?
     if [ -z "$line" ]; then
-        line="{\"engine\":\"eddy\",\"workload\":\"$w\",\"path\":\"$p\",\"n\":$n,\"status\":\"error\",\"ok\":false,\"error\":\"driver exited $rc without a result\"}"
+        line="{\"engine\":\"eddy\",\"workload\":\"$w\",\"path\":\"$p\",\"n\":$n,\"status\":\"error\",\"ok\":false,\"error\":\"eddy_bench $(exit_reason "$rc" $(( $(date +%s) - t0 )))\"}"
     fi
     echo "$line" | sed "s/^{/{\"run\":$k,/" >>"$RAW"
     local status
@@ -160,7 +168,7 @@ run_peer() {
     # repeated at this N: one such figure says enough, and the suite must fit.
     if [ $((t1 - t0)) -gt "$PEER_SLOW_S" ]; then unsupported+="peer:$w:$n "; fi
     if [ -z "$line" ]; then
-        line="{\"engine\":\"laminardb\",\"workload\":\"$w\",\"path\":\"arrow\",\"n\":$n,\"status\":\"error\",\"ok\":false,\"error\":\"laminar_bench.py exited $rc without a result\"}"
+        line="{\"engine\":\"laminardb\",\"workload\":\"$w\",\"path\":\"arrow\",\"n\":$n,\"status\":\"error\",\"ok\":false,\"error\":\"laminar_bench.py $(exit_reason "$rc" $((t1 - t0)))\"}"
     fi
     echo "$line" | sed "s/^{/{\"run\":$k,/" >>"$RAW"
     local status
