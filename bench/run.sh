@@ -107,7 +107,10 @@ if [ "$PEER" -eq 1 ] || [ "$QUICK" -eq 0 ]; then
     PY="$VENV/bin/python"
 fi
 
-RAW="$BUILD/runs.jsonl"
+# Raw runs and machine facts, one pair per mode so a --quick run (CI) does
+# not clobber a full run's.
+TAG="$([ "$QUICK" -eq 1 ] && echo quick || echo full)"
+RAW="$BUILD/runs-$TAG.jsonl"
 : >"$RAW"
 FAILED=0
 unsupported=" "
@@ -253,7 +256,7 @@ baseline "at the end"
 ELAPSED=$(( $(date +%s) - T0 ))
 
 # ---------------------------------------------------------------------------
-META="$BUILD/meta.json"
+META="$BUILD/meta-$TAG.json"
 python3 - "$META" "$N" "$SMALL_N" "$RUNS" "$ELAPSED" "$QUICK" "${EDDY_OPTIONS:-}" <<'EOF'
 import json, os, platform, subprocess, sys, datetime
 out, n, small, runs, elapsed, quick, opts = sys.argv[1:]
