@@ -12,6 +12,8 @@
 #   7. go                          the Go binding: go vet, go test -race
 #   8. java                        the Java binding: JNI glue (cmake) + JUnit (mvn test)
 #   9. cross                       one scenario in C, C++, Go, Java, Python: identical output
+#  10. bench                       benchmark correctness smoke: bench/run.sh --quick (every
+#                                  supported workload and path, expected counts and checksums)
 #
 # One cargo target dir is shared by every stage, so the release library is
 # built once. Missing tools are installed (apt-get, pip) when possible.
@@ -19,7 +21,7 @@
 # Environment:
 #   EDDY_BUILD_ROOT   where build trees go (default: <repo>/build)
 #   CARGO_TARGET_DIR  shared cargo target dir (default: $EDDY_BUILD_ROOT/cargo-target)
-#   EDDY_SKIP         space-separated stages to skip: cargo cmake sanitize valgrind python go java cross
+#   EDDY_SKIP         space-separated stages to skip: cargo cmake sanitize valgrind python go java cross bench
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -210,4 +212,13 @@ fi
 if ! skipped cross; then
     section "cross-language: C, C++, Go, Java, Python give identical results"
     bash scripts/test_cross.sh
+fi
+
+# ---------------------------------------------------------------------------
+if ! skipped bench; then
+    section "bench: correctness smoke (bench/run.sh --quick)"
+    # Reuses the release libeddy the stages above built (same cargo target
+    # dir and arguments, so cargo finds nothing to do); results go to
+    # $BUILD_ROOT/bench/quick, not bench/results.
+    bash bench/run.sh --quick --out "$BUILD_ROOT/bench/quick"
 fi
