@@ -12,6 +12,12 @@
 #   7. go                          the Go binding: go vet, go test -race
 #   8. java                        the Java binding: JNI glue (cmake) + JUnit (mvn test)
 #   9. cross                       one scenario in C, C++, Go, Java, Python: identical output
+#  10. tsan                        the threaded C tests under ThreadSanitizer, with
+#                                  libeddy and std instrumented (scripts/tsan.sh)
+#  11. miri                        Miri over the queue and FFI unit tests (scripts/miri.sh)
+#
+# Not here (too long for CI): scripts/overload.sh, the minute-per-policy
+# overload run (the C test test_overload runs 2 s per policy in stage 2).
 #
 # One cargo target dir is shared by every stage, so the release library is
 # built once. Missing tools are installed (apt-get, pip) when possible.
@@ -20,6 +26,7 @@
 #   EDDY_BUILD_ROOT   where build trees go (default: <repo>/build)
 #   CARGO_TARGET_DIR  shared cargo target dir (default: $EDDY_BUILD_ROOT/cargo-target)
 #   EDDY_SKIP         space-separated stages to skip: cargo cmake sanitize valgrind python go java cross
+#                     tsan miri
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -210,4 +217,16 @@ fi
 if ! skipped cross; then
     section "cross-language: C, C++, Go, Java, Python give identical results"
     bash scripts/test_cross.sh
+fi
+
+# ---------------------------------------------------------------------------
+if ! skipped tsan; then
+    section "ThreadSanitizer: threaded C tests (nightly, -Zbuild-std)"
+    bash scripts/tsan.sh
+fi
+
+# ---------------------------------------------------------------------------
+if ! skipped miri; then
+    section "miri: queue and FFI unit tests"
+    bash scripts/miri.sh
 fi

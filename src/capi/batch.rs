@@ -106,7 +106,10 @@ unsafe fn view_or_report<'a>(b: *const eddy_batch, func: &str) -> Option<&'a Rec
         Ok(v) => Some(v),
         Err(e) => {
             if !b.is_null() {
-                eprintln!("eddy: {func}: {}", e.message);
+                // Not eprintln!, which panics when stderr is gone (and these
+                // accessors have no panic guard).
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "eddy: {func}: {}", e.message);
             }
             None
         }

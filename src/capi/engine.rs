@@ -40,6 +40,12 @@ thread_local! {
     static POLLING: RefCell<Vec<(usize, bool)>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Runs `f` on this thread's POLLING list; None once thread-local storage is
+/// torn down (a call from a TLS destructor), where no poll can be running.
+fn polling<T>(f: impl FnOnce(&mut Vec<(usize, bool)>) -> T) -> Option<T> {
+    POLLING.try_with(|p| f(&mut p.borrow_mut())).ok()
+}
+
 /// Checks an engine handle and returns the engine, or the error to report.
 pub(crate) unsafe fn engine_ref<'a>(e: *const eddy_engine) -> Result<&'a eddy_engine> {
     let e = e.as_ref().ok_or_else(|| null_arg("engine"))?;
@@ -134,7 +140,7 @@ pub unsafe extern "C" fn eddy_engine_poll(
     err: *mut *mut eddy_error,
 ) -> eddy_status {
     let key = engine as usize;
-    if POLLING.with_borrow(|p| p.iter().any(|(e, _)| *e == key)) {
+    if polling(|p| p.iter().any(|(e, _)| *e == key)).unwrap_or(false) {
         // The outer poll holds this engine's callbacks; a nested one could
         // only wait for results that cannot come (or run callbacks re-entrantly).
         return fail(
@@ -142,7 +148,7 @@ pub unsafe extern "C" fn eddy_engine_poll(
             Error::invalid("eddy_engine_poll called from inside a callback of the same engine; return from the callback instead"),
         );
     }
-    POLLING.with_borrow_mut(|p| p.push((key, false)));
+    polling(|p| p.push((key, false)));
     let st = with_engine(engine, err, |e| {
         let n = e.poll(timeout_ms)?;
         if !delivered.is_null() {
@@ -150,7 +156,7 @@ pub unsafe extern "C" fn eddy_engine_poll(
         }
         Ok(())
     });
-    let free_requested = POLLING.with_borrow_mut(|p| p.pop().is_some_and(|(_, f)| f));
+    let free_requested = polling(|p| p.pop().is_some_and(|(_, f)| f)).unwrap_or(false);
     if free_requested {
         // A callback freed the engine: it was closed then, and is freed now
         // that nothing on this thread uses it any more.
@@ -209,13 +215,14 @@ pub unsafe extern "C" fn eddy_engine_free(engine: *mut eddy_engine) {
         return;
     }
     let key = engine as usize;
-    let inside_poll = POLLING.with_borrow_mut(|p| match p.iter_mut().find(|(e, _)| *e == key) {
+    let inside_poll = polling(|p| match p.iter_mut().find(|(e, _)| *e == key) {
         Some(slot) => {
             slot.1 = true;
             true
         }
         None => false,
-    });
+    })
+    .unwrap_or(false);
     let _ = catch_unwind(AssertUnwindSafe(|| {
         if inside_poll {
             // Freed from inside one of its own callbacks: the poll running

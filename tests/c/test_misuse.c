@@ -990,9 +990,11 @@ static void free_cb(void *user, const eddy_batch *b) {
     /* The handle is dead from here on: refused, not used. */
     r->after_free = eddy_engine_flush(r->engine, 0, &err);
     eddy_error_free(err);
-    /* The batch being delivered (both rows) stays readable until the
-     * callback returns. */
-    CHECK_UINT(eddy_batch_num_rows(b), 2);
+    /* The batch being delivered stays readable until the callback returns. */
+    CHECK_UINT(eddy_batch_num_rows(b), 1);
+    int32_t v = 0;
+    CHECK_INT(eddy_batch_get_i32(b, 0, 0, &v, NULL), EDDY_OK);
+    CHECK_INT(v, 1);
 }
 
 static void test_free_inside_callback(void) {
@@ -1007,7 +1009,6 @@ static void test_free_inside_callback(void) {
     freed = 0;
     REQUIRE_OK(eddy_subscription_set_callback(sub, free_cb, &r, count_free, ERR));
     push_row(in, 1, "a");
-    push_row(in, 2, "b");
     REQUIRE_OK(eddy_engine_flush(r.engine, -1, ERR));
     /* The outer poll finishes the delivery and frees the engine on return. */
     size_t delivered = 0;
@@ -1052,11 +1053,12 @@ static void *produce(void *arg) {
         if (p->id == 0 && i % 16 == 0) { /* one producer mixes in Arrow batches */
             struct ArrowArray batch;
             struct ArrowSchema schema;
-            int released = 0;
-            make_batch(&batch, &schema, &released);
+            /* No release counter: an accepted batch is released later, on
+             * the worker thread (the leak checkers see that it is). */
+            make_batch(&batch, &schema, NULL);
             st = eddy_input_push_arrow(in, &batch, &schema, &err);
             schema.release(&schema);
-            if (released != 1) p->last = EDDY_ERR_INTERNAL;
+            if (batch.release != NULL) p->last = EDDY_ERR_INTERNAL; /* moved, always */
             if (st == EDDY_OK) p->batches_ok += 1;
         } else {
             char buf[32];
