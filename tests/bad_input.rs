@@ -661,6 +661,11 @@ fn many_statements_apply_all_or_none() {
     );
     assert!(e.stream_schema("M0").is_none());
     assert!(e.stream_schema("N1999").is_none());
+    // The same when the bad part is only found when the plans are installed
+    // (a stream option's value).
+    let bad = format!("{sql}CREATE STREAM Late (x INT) WITH (overflow = 'sometimes')");
+    assert_err_starts(&err_of(e.execute(&bad)), Status::Sql, "line 2001:");
+    assert!(e.stream_schema("M0").is_none());
     e.execute(&sql).unwrap();
     assert_eq!(e.streams().len(), 2 + 4000);
     let n = e.subscribe("N1999").unwrap();
