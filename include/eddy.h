@@ -67,6 +67,27 @@ struct ArrowArray {
 
 
 /**
+ * Longest SQL text eddy_engine_execute takes, in bytes.
+ */
+#define EDDY_MAX_SQL_BYTES 1048576
+
+/**
+ * Deepest expression nesting accepted in SQL.
+ */
+#define EDDY_MAX_EXPR_DEPTH 128
+
+/**
+ * Most columns a stream may have.
+ */
+#define EDDY_MAX_COLUMNS 16384
+
+/**
+ * Default of the engine option max_string_bytes: the longest STRING value
+ * accepted from a host, in bytes.
+ */
+#define EDDY_DEFAULT_MAX_STRING_BYTES 16777216
+
+/**
  * Major version of this header.
  */
 #define EDDY_VERSION_MAJOR 0

@@ -14,6 +14,16 @@
 #   9. cross                       one scenario in C, C++, Go, Java, Python: identical output
 #  10. bench                       benchmark correctness smoke: bench/run.sh --quick (every
 #                                  supported workload and path, expected counts and checksums)
+#  11. tsan    (only when asked)   the threaded C tests under ThreadSanitizer, with
+#                                  libeddy and std instrumented (scripts/tsan.sh)
+#  12. miri    (only when asked)   Miri over the queue and FFI unit tests (scripts/miri.sh)
+#
+# Stages 11 and 12 build the Rust standard library and every dependency
+# again (instrumented, or for Miri): 10+ minutes each on the 2-core CI
+# machine, which would take a CI run past its 40-minute budget. They run
+# when EDDY_EXTRA names them:  EDDY_EXTRA="tsan miri" bash scripts/test.sh
+# Also outside CI: scripts/overload.sh, the minute-per-policy overload run
+# (the C test test_overload runs 2 s per policy in stage 2).
 #
 # One cargo target dir is shared by every stage, so the release library is
 # built once. Missing tools are installed (apt-get, pip) when possible.
@@ -22,6 +32,7 @@
 #   EDDY_BUILD_ROOT   where build trees go (default: <repo>/build)
 #   CARGO_TARGET_DIR  shared cargo target dir (default: $EDDY_BUILD_ROOT/cargo-target)
 #   EDDY_SKIP         space-separated stages to skip: cargo cmake sanitize valgrind python go java cross bench
+#   EDDY_EXTRA        space-separated extra stages to run: tsan miri
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,6 +57,8 @@ section() {
 }
 
 skipped() { [[ "$SKIP" == *" $1 "* ]]; }
+EXTRA=" ${EDDY_EXTRA:-} "
+asked() { [[ "$EXTRA" == *" $1 "* ]] && ! skipped "$1"; }
 
 finish() {
     local rc=$? now
@@ -221,4 +234,16 @@ if ! skipped bench; then
     # dir and arguments, so cargo finds nothing to do); results go to
     # $BUILD_ROOT/bench/quick, not bench/results.
     bash bench/run.sh --quick --out "$BUILD_ROOT/bench/quick"
+fi
+
+# ---------------------------------------------------------------------------
+if asked tsan; then
+    section "ThreadSanitizer: threaded C tests (nightly, -Zbuild-std)"
+    bash scripts/tsan.sh
+fi
+
+# ---------------------------------------------------------------------------
+if asked miri; then
+    section "miri: queue and FFI unit tests"
+    bash scripts/miri.sh
 fi

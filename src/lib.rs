@@ -9,6 +9,9 @@
 pub mod capi;
 pub mod error;
 pub mod expr;
+/// cbindgen:ignore
+/// (capi publishes the limits a host needs as EDDY_* constants.)
+pub mod limits;
 pub mod ops;
 pub mod runtime;
 pub mod sql;

@@ -129,3 +129,92 @@ fn abort_row_discards_and_column_types_are_reported() {
         eddy_engine_free(e);
     }
 }
+
+/// A batch view kept past its callback: documented as undefined, but debug
+/// builds (this test's) detect it and answer with a status instead of
+/// reading the view's dead stack frame.
+#[cfg(debug_assertions)]
+#[test]
+fn a_batch_view_used_after_its_callback_is_detected_in_debug_builds() {
+    use eddy::capi::batch::*;
+    use eddy::capi::input::*;
+    use eddy::capi::subscription::*;
+    use std::ffi::c_void;
+    use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
+    static KEPT: AtomicPtr<eddy_batch> = AtomicPtr::new(ptr::null_mut());
+    static ROWS_INSIDE: AtomicUsize = AtomicUsize::new(0);
+    unsafe extern "C" fn keep(_: *mut c_void, b: *const eddy_batch) {
+        ROWS_INSIDE.store(eddy_batch_num_rows(b), Ordering::SeqCst);
+        KEPT.store(b as *mut eddy_batch, Ordering::SeqCst);
+    }
+    unsafe {
+        let e = open();
+        let sql = CString::new("CREATE STREAM T (a INT)").unwrap();
+        assert_eq!(
+            eddy_engine_execute(e, sql.as_ptr(), ptr::null_mut()),
+            eddy_status::EDDY_OK
+        );
+        let t = CString::new("T").unwrap();
+        let mut sub = ptr::null_mut();
+        assert_eq!(
+            eddy_subscribe(e, t.as_ptr(), &mut sub, ptr::null_mut()),
+            eddy_status::EDDY_OK
+        );
+        assert_eq!(
+            eddy_subscription_set_callback(sub, Some(keep), ptr::null_mut(), None, ptr::null_mut()),
+            eddy_status::EDDY_OK
+        );
+        let mut input = ptr::null_mut();
+        assert_eq!(
+            eddy_input_open(e, t.as_ptr(), &mut input, ptr::null_mut()),
+            eddy_status::EDDY_OK
+        );
+        assert_eq!(eddy_input_begin_row(input, ptr::null_mut()), eddy_status::EDDY_OK);
+        assert_eq!(
+            eddy_input_set_i32(input, 0, 7, ptr::null_mut()),
+            eddy_status::EDDY_OK
+        );
+        assert_eq!(eddy_input_end_row(input, ptr::null_mut()), eddy_status::EDDY_OK);
+        assert_eq!(eddy_engine_flush(e, -1, ptr::null_mut()), eddy_status::EDDY_OK);
+        let mut n = 0usize;
+        assert_eq!(
+            eddy_engine_poll(e, 5000, &mut n, ptr::null_mut()),
+            eddy_status::EDDY_OK
+        );
+        assert_eq!((n, ROWS_INSIDE.load(Ordering::SeqCst)), (1, 1));
+
+        let stale = KEPT.load(Ordering::SeqCst) as *const eddy_batch;
+        assert!(!stale.is_null());
+        let msg = "batch is not a live eddy_batch: a batch is valid only inside the callback that received it (use eddy_batch_export_arrow to keep it)";
+        let mut v = 0i32;
+        let mut err: *mut eddy_error = ptr::null_mut();
+        assert_eq!(
+            eddy_batch_get_i32(stale, 0, 0, &mut v, &mut err),
+            eddy_status::EDDY_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(CStr::from_ptr(eddy_error_message(err)).to_str().unwrap(), msg);
+        eddy_error_free(err);
+        assert_eq!(v, 0, "nothing written");
+        let mut isnull = false;
+        assert_eq!(
+            eddy_batch_is_null(stale, 0, 0, &mut isnull, ptr::null_mut()),
+            eddy_status::EDDY_ERR_INVALID_ARGUMENT
+        );
+        let mut a = arrow::ffi::FFI_ArrowArray::empty();
+        let mut s = FFI_ArrowSchema::empty();
+        assert_eq!(
+            eddy_batch_export_arrow(stale, &mut a, &mut s, ptr::null_mut()),
+            eddy_status::EDDY_ERR_INVALID_ARGUMENT
+        );
+        // The accessors without a status give their "invalid" value.
+        assert_eq!(eddy_batch_num_rows(stale), 0);
+        assert_eq!(eddy_batch_num_columns(stale), 0);
+        assert!(eddy_batch_column_name(stale, 0).is_null());
+        assert_eq!(eddy_batch_column_type(stale, 0), eddy_type::EDDY_TYPE_INVALID);
+
+        eddy_input_free(input);
+        eddy_subscription_free(sub);
+        eddy_engine_free(e);
+    }
+}

@@ -22,33 +22,119 @@ impl eddy_batch {
     pub(crate) fn new(batch: &RecordBatch, names: &Vec<CString>) -> eddy_batch {
         eddy_batch { batch, names }
     }
+
+    /// Marks this view live for as long as the returned guard (the
+    /// callback's duration). Debug builds check every accessor against the
+    /// live views, so a view kept past its callback is reported instead of
+    /// read; release builds skip the check (the guard is empty).
+    pub(crate) fn lend(&self) -> Lent {
+        #[cfg(debug_assertions)]
+        live::add(self as *const eddy_batch as usize);
+        Lent {
+            #[cfg(debug_assertions)]
+            addr: self as *const eddy_batch as usize,
+        }
+    }
+}
+
+/// See `eddy_batch::lend`; unregisters the view on drop (also on unwind).
+pub(crate) struct Lent {
+    #[cfg(debug_assertions)]
+    addr: usize,
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        #[cfg(debug_assertions)]
+        live::remove(self.addr);
+    }
+}
+
+/// Debug builds: the addresses of the views lent to callbacks right now.
+/// Checking an address never dereferences it, so a stale view (its stack
+/// frame long gone) is detected safely. An address reused by a later live
+/// view reads that view: wrong data, but never freed memory.
+#[cfg(debug_assertions)]
+mod live {
+    use std::sync::Mutex;
+
+    static LIVE: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+    fn with<T>(f: impl FnOnce(&mut Vec<usize>) -> T) -> T {
+        f(&mut LIVE.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+    pub(super) fn add(addr: usize) {
+        with(|v| v.push(addr));
+    }
+    pub(super) fn remove(addr: usize) {
+        with(|v| {
+            if let Some(i) = v.iter().rposition(|a| *a == addr) {
+                v.swap_remove(i);
+            }
+        });
+    }
+    pub(super) fn contains(addr: usize) -> bool {
+        with(|v| v.contains(&addr))
+    }
+}
+
+/// The message for a view used outside its callback (debug builds).
+#[cfg(debug_assertions)]
+const STALE: &str = "batch is not a live eddy_batch: a batch is valid only inside the callback that received it (use eddy_batch_export_arrow to keep it)";
+
+/// Checks a view pointer: NULL, and in debug builds, a view whose callback
+/// has returned.
+unsafe fn checked<'a>(b: *const eddy_batch) -> Result<&'a eddy_batch> {
+    if b.is_null() {
+        return Err(null_arg("batch"));
+    }
+    #[cfg(debug_assertions)]
+    if !live::contains(b as usize) {
+        return Err(Error::invalid(STALE));
+    }
+    Ok(&*b)
 }
 
 unsafe fn view<'a>(b: *const eddy_batch) -> Result<&'a RecordBatch> {
-    let b = b.as_ref().ok_or_else(|| null_arg("batch"))?;
-    b.batch.as_ref().ok_or_else(|| null_arg("batch"))
+    checked(b)?.batch.as_ref().ok_or_else(|| null_arg("batch"))
+}
+
+/// For the accessors without a status: a stale view gives their "invalid"
+/// value, and debug builds say why on stderr (there is no error to carry it).
+unsafe fn view_or_report<'a>(b: *const eddy_batch, func: &str) -> Option<&'a RecordBatch> {
+    match view(b) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            if !b.is_null() {
+                // Not eprintln!, which panics when stderr is gone (and these
+                // accessors have no panic guard).
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "eddy: {func}: {}", e.message);
+            }
+            None
+        }
+    }
 }
 
 /// Number of rows (0 for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn eddy_batch_num_rows(batch: *const eddy_batch) -> usize {
-    view(batch).map(|b| b.num_rows()).unwrap_or(0)
+    view_or_report(batch, "eddy_batch_num_rows").map_or(0, |b| b.num_rows())
 }
 
 /// Number of columns (0 for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn eddy_batch_num_columns(batch: *const eddy_batch) -> u32 {
-    view(batch).map(|b| b.num_columns() as u32).unwrap_or(0)
+    view_or_report(batch, "eddy_batch_num_columns").map_or(0, |b| b.num_columns() as u32)
 }
 
 /// Column name, valid as long as the batch; NULL when out of range.
 #[no_mangle]
 pub unsafe extern "C" fn eddy_batch_column_name(batch: *const eddy_batch, col: u32) -> *const c_char {
-    match batch
-        .as_ref()
-        .and_then(|b| b.names.as_ref())
-        .and_then(|n| n.get(col as usize))
-    {
+    if view_or_report(batch, "eddy_batch_column_name").is_none() {
+        return std::ptr::null();
+    }
+    match (*batch).names.as_ref().and_then(|n| n.get(col as usize)) {
         Some(s) => s.as_ptr(),
         None => std::ptr::null(),
     }
@@ -57,8 +143,8 @@ pub unsafe extern "C" fn eddy_batch_column_name(batch: *const eddy_batch, col: u
 /// Column type; EDDY_TYPE_INVALID when out of range.
 #[no_mangle]
 pub unsafe extern "C" fn eddy_batch_column_type(batch: *const eddy_batch, col: u32) -> eddy_type {
-    match view(batch) {
-        Ok(b) if (col as usize) < b.num_columns() => type_of(b.schema().field(col as usize).data_type()),
+    match view_or_report(batch, "eddy_batch_column_type") {
+        Some(b) if (col as usize) < b.num_columns() => type_of(b.schema().field(col as usize).data_type()),
         _ => eddy_type::EDDY_TYPE_INVALID,
     }
 }

@@ -1,7 +1,8 @@
 //! eddy_engine_*: open, execute, flush, poll, stats, close, free.
 
+use std::cell::RefCell;
 use std::ffi::{c_char, CString};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::*;
 use crate::error::Error;
@@ -9,16 +10,46 @@ use crate::runtime::Engine;
 
 /// An engine handle. Thread-safe: any thread may call any eddy_engine_*
 /// function on it at any time.
-pub struct eddy_engine {
-    magic: u64,
+pub struct eddy_engine(EngineFields);
+
+/// The handle's fields. repr(C) puts the tag first, and the one-field
+/// wrapper above (opaque to cbindgen, which would publish a repr(C) struct's
+/// fields) is checked to keep it at offset 0: a handle of another kind
+/// (a cast in C) is refused by reading 8 bytes inside it, never past it.
+#[repr(C)]
+#[doc(hidden)]
+pub struct EngineFields {
+    /// Atomic: a free requested from inside a callback retags the handle
+    /// while the poll running that callback still holds a reference.
+    pub(crate) magic: AtomicU64,
     pub(crate) engine: Engine,
     poisoned: AtomicBool,
+}
+const _: () = assert!(std::mem::offset_of!(eddy_engine, 0) == 0);
+
+impl std::ops::Deref for eddy_engine {
+    type Target = EngineFields;
+    fn deref(&self) -> &EngineFields {
+        &self.0
+    }
+}
+
+thread_local! {
+    /// Engines whose eddy_engine_poll is running on this thread (callbacks
+    /// run inside it), with whether a callback asked to free the handle.
+    static POLLING: RefCell<Vec<(usize, bool)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on this thread's POLLING list; None once thread-local storage is
+/// torn down (a call from a TLS destructor), where no poll can be running.
+fn polling<T>(f: impl FnOnce(&mut Vec<(usize, bool)>) -> T) -> Option<T> {
+    POLLING.try_with(|p| f(&mut p.borrow_mut())).ok()
 }
 
 /// Checks an engine handle and returns the engine, or the error to report.
 pub(crate) unsafe fn engine_ref<'a>(e: *const eddy_engine) -> Result<&'a eddy_engine> {
     let e = e.as_ref().ok_or_else(|| null_arg("engine"))?;
-    if e.magic != MAGIC_ENGINE {
+    if e.magic.load(Ordering::Acquire) != MAGIC_ENGINE {
         return Err(Error::invalid("engine handle is not a live eddy_engine"));
     }
     if e.poisoned.load(Ordering::Acquire) {
@@ -64,11 +95,11 @@ pub unsafe extern "C" fn eddy_engine_open(
                 str_arg(options, "options")?
             };
             let engine = Engine::open(opts)?;
-            let h = Box::new(eddy_engine {
-                magic: MAGIC_ENGINE,
+            let h = Box::new(eddy_engine(EngineFields {
+                magic: AtomicU64::new(MAGIC_ENGINE),
                 engine,
                 poisoned: AtomicBool::new(false),
-            });
+            }));
             *out = Box::into_raw(h);
             Ok(())
         },
@@ -108,13 +139,30 @@ pub unsafe extern "C" fn eddy_engine_poll(
     delivered: *mut usize,
     err: *mut *mut eddy_error,
 ) -> eddy_status {
-    with_engine(engine, err, |e| {
+    let key = engine as usize;
+    if polling(|p| p.iter().any(|(e, _)| *e == key)).unwrap_or(false) {
+        // The outer poll holds this engine's callbacks; a nested one could
+        // only wait for results that cannot come (or run callbacks re-entrantly).
+        return fail(
+            err,
+            Error::invalid("eddy_engine_poll called from inside a callback of the same engine; return from the callback instead"),
+        );
+    }
+    polling(|p| p.push((key, false)));
+    let st = with_engine(engine, err, |e| {
         let n = e.poll(timeout_ms)?;
         if !delivered.is_null() {
             *delivered = n;
         }
         Ok(())
-    })
+    });
+    let free_requested = polling(|p| p.pop().is_some_and(|(_, f)| f)).unwrap_or(false);
+    if free_requested {
+        // A callback freed the engine: it was closed then, and is freed now
+        // that nothing on this thread uses it any more.
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(engine))));
+    }
+    st
 }
 
 /// Moves the engine's clock to now_ms (engine option clock=manual only). A
@@ -163,15 +211,35 @@ pub unsafe extern "C" fn eddy_engine_close(
 /// and subscriptions stay valid (to free) after it. NULL is accepted.
 #[no_mangle]
 pub unsafe extern "C" fn eddy_engine_free(engine: *mut eddy_engine) {
-    if engine.is_null() || (*engine).magic != MAGIC_ENGINE {
+    if engine.is_null() || (*engine).0.magic.load(Ordering::Acquire) != MAGIC_ENGINE {
         return;
     }
+    let key = engine as usize;
+    let inside_poll = polling(|p| match p.iter_mut().find(|(e, _)| *e == key) {
+        Some(slot) => {
+            slot.1 = true;
+            true
+        }
+        None => false,
+    })
+    .unwrap_or(false);
     let _ = catch_unwind(AssertUnwindSafe(|| {
-        let mut h = Box::from_raw(engine);
+        if inside_poll {
+            // Freed from inside one of its own callbacks: the poll running
+            // it still uses the handle. Close now, retag so later calls are
+            // refused, and let that poll free the memory when it returns.
+            let h = &*engine;
+            if !h.engine.is_closed() {
+                let _ = h.engine.close();
+            }
+            h.magic.store(MAGIC_DEAD, Ordering::Release);
+            return;
+        }
+        let h = Box::from_raw(engine);
         if !h.engine.is_closed() {
             let _ = h.engine.close();
         }
-        h.magic = MAGIC_DEAD;
+        h.magic.store(MAGIC_DEAD, Ordering::Release);
         drop(h);
     }));
 }

@@ -13,10 +13,29 @@ use crate::runtime::Input;
 
 /// A producer handle on one stream. Use it from one thread at a time; open
 /// one per producing thread.
-pub struct eddy_input {
-    magic: u64,
+pub struct eddy_input(InputFields);
+
+/// The handle's fields; tag first (see eddy_engine).
+#[repr(C)]
+#[doc(hidden)]
+pub struct InputFields {
+    pub(crate) magic: u64,
     input: Input,
     poisoned: bool,
+}
+const _: () = assert!(std::mem::offset_of!(eddy_input, 0) == 0);
+
+impl std::ops::Deref for eddy_input {
+    type Target = InputFields;
+    fn deref(&self) -> &InputFields {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for eddy_input {
+    fn deref_mut(&mut self) -> &mut InputFields {
+        &mut self.0
+    }
 }
 
 impl Handle for eddy_input {
@@ -58,11 +77,11 @@ pub unsafe extern "C" fn eddy_input_open(
                 return Err(null_arg("out"));
             }
             let input = e.engine.open_input(str_arg(stream, "stream")?)?;
-            *out = Box::into_raw(Box::new(eddy_input {
+            *out = Box::into_raw(Box::new(eddy_input(InputFields {
                 magic: MAGIC_INPUT,
                 input,
                 poisoned: false,
-            }));
+            })));
             Ok(())
         },
     )
@@ -309,7 +328,7 @@ pub unsafe extern "C" fn eddy_input_close(input: *mut eddy_input, err: *mut *mut
 /// Frees an input (closing it if still open). NULL is accepted.
 #[no_mangle]
 pub unsafe extern "C" fn eddy_input_free(input: *mut eddy_input) {
-    if input.is_null() || (*input).magic != MAGIC_INPUT {
+    if input.is_null() || (*input).0.magic != MAGIC_INPUT {
         return;
     }
     let _ = catch_unwind(AssertUnwindSafe(|| {

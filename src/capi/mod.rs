@@ -209,6 +209,19 @@ pub(crate) const MAGIC_SUB: u64 = 0x6564_6479_7375_6231;
 pub(crate) const MAGIC_DEAD: u64 = 0x6465_6164_6465_6164;
 
 // ---------------------------------------------------------------------------
+// Limits (src/limits.rs), as the header publishes them
+
+/// Longest SQL text eddy_engine_execute takes, in bytes.
+pub const EDDY_MAX_SQL_BYTES: usize = 1048576;
+/// Deepest expression nesting accepted in SQL.
+pub const EDDY_MAX_EXPR_DEPTH: usize = 128;
+/// Most columns a stream may have.
+pub const EDDY_MAX_COLUMNS: usize = 16384;
+/// Default of the engine option max_string_bytes: the longest STRING value
+/// accepted from a host, in bytes.
+pub const EDDY_DEFAULT_MAX_STRING_BYTES: usize = 16777216;
+
+// ---------------------------------------------------------------------------
 // Versions, statuses, errors
 
 /// Major version of this header.
@@ -326,6 +339,15 @@ mod tests {
             guard(std::ptr::null_mut(), || {}, || Err(Error::invalid("x"))),
             eddy_status::EDDY_ERR_INVALID_ARGUMENT
         );
+    }
+
+    #[test]
+    fn published_limits_match_the_enforced_ones() {
+        use crate::limits::*;
+        assert_eq!(EDDY_MAX_SQL_BYTES, MAX_SQL_BYTES);
+        assert_eq!(EDDY_MAX_EXPR_DEPTH, MAX_EXPR_DEPTH);
+        assert_eq!(EDDY_MAX_COLUMNS, MAX_COLUMNS);
+        assert_eq!(EDDY_DEFAULT_MAX_STRING_BYTES, DEFAULT_MAX_STRING_BYTES);
     }
 
     #[test]

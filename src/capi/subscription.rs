@@ -12,12 +12,31 @@ use super::*;
 use crate::runtime::Subscription;
 
 /// A subscription handle.
-pub struct eddy_subscription {
-    magic: u64,
+pub struct eddy_subscription(SubFields);
+
+/// The handle's fields; tag first (see eddy_engine).
+#[repr(C)]
+#[doc(hidden)]
+pub struct SubFields {
+    pub(crate) magic: u64,
     sub: Subscription,
     /// Column names as C strings, for eddy_batch_column_name.
     names: Arc<Vec<CString>>,
     poisoned: bool,
+}
+const _: () = assert!(std::mem::offset_of!(eddy_subscription, 0) == 0);
+
+impl std::ops::Deref for eddy_subscription {
+    type Target = SubFields;
+    fn deref(&self) -> &SubFields {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for eddy_subscription {
+    fn deref_mut(&mut self) -> &mut SubFields {
+        &mut self.0
+    }
 }
 
 impl Handle for eddy_subscription {
@@ -70,12 +89,12 @@ pub unsafe extern "C" fn eddy_subscribe(
                 .iter()
                 .map(|f| message_cstring(f.name()))
                 .collect();
-            *out = Box::into_raw(Box::new(eddy_subscription {
+            *out = Box::into_raw(Box::new(eddy_subscription(SubFields {
                 magic: MAGIC_SUB,
                 sub,
                 names: Arc::new(names),
                 poisoned: false,
-            }));
+            })));
             Ok(())
         },
     )
@@ -176,6 +195,7 @@ pub unsafe extern "C" fn eddy_subscription_set_callback(
         };
         h.sub.set_callback(Box::new(move |b: &RecordBatch| {
             let view = eddy_batch::new(b, &host.names);
+            let _lent = view.lend();
             // SAFETY: cb is the host's function; the view lives for the call.
             unsafe { (host.cb)(host.user_data, &view) };
         }))
@@ -196,7 +216,7 @@ pub unsafe extern "C" fn eddy_subscription_num_columns(subscription: *const eddy
 /// data is released when that callback returns.
 #[no_mangle]
 pub unsafe extern "C" fn eddy_subscription_free(subscription: *mut eddy_subscription) {
-    if subscription.is_null() || (*subscription).magic != MAGIC_SUB {
+    if subscription.is_null() || (*subscription).0.magic != MAGIC_SUB {
         return;
     }
     let _ = catch_unwind(AssertUnwindSafe(|| {

@@ -154,10 +154,18 @@ impl Input {
                 "column {col}: value is not valid UTF-8 ({e})"
             )));
         }
-        if v.len() > u32::MAX as usize / 2 {
+        let max = self.engine.options.max_string_bytes;
+        if v.len() > max {
             return Err(Error::invalid(format!(
-                "column {col}: string of {} bytes is too long",
+                "column {col}: string of {} bytes is longer than max_string_bytes ({max})",
                 v.len()
+            )));
+        }
+        // Cells hold the offset into the row's string bytes in 32 bits.
+        if self.stage.strs.len() + v.len() > u32::MAX as usize {
+            return Err(Error::invalid(format!(
+                "column {col}: the row's strings would total more than {} bytes",
+                u32::MAX
             )));
         }
         let off = self.stage.strs.len() as u64;
@@ -176,10 +184,54 @@ impl Input {
         if self.closed {
             return Err(Error::closed("this input is closed"));
         }
+        if self.stage.strs.len() as u64 > self.producer.q.arena_size() / 2 {
+            return self.end_row_as_batch();
+        }
         // An engine close is caught by the publish itself (the tail is sealed).
         let r = self
             .producer
             .push_row(&self.stage, self.settings.overflow, self.timeout);
+        self.after_push(r, 1)
+    }
+
+    /// A row whose strings do not fit the queue's string arena (at most half
+    /// of `queue_bytes`) travels as a one-row Arrow batch instead, in order
+    /// with the rows around it, so the only per-value limit a host meets is
+    /// `max_string_bytes`. Rare and large, so the copy does not matter.
+    #[cold]
+    fn end_row_as_batch(&mut self) -> Result<()> {
+        use arrow::array::{
+            BooleanArray, Float32Array, Float64Array, Int32Array, Int64Array, StringArray,
+            TimestampMillisecondArray,
+        };
+        let q = self.producer.q.clone();
+        let stage = &self.stage;
+        let mut cols: Vec<ArrayRef> = Vec::with_capacity(q.kinds.len());
+        for (c, kind) in q.kinds.iter().enumerate() {
+            let valid = (stage.valid[c / 64] >> (c % 64)) & 1 == 1;
+            let v = stage.vals[c];
+            let a: ArrayRef = match kind {
+                ColKind::Bool => Arc::new(BooleanArray::from(vec![valid.then_some(v != 0)])),
+                ColKind::I32 => Arc::new(Int32Array::from(vec![valid.then_some(v as u32 as i32)])),
+                ColKind::I64 => Arc::new(Int64Array::from(vec![valid.then_some(v as i64)])),
+                ColKind::Ts => Arc::new(TimestampMillisecondArray::from(vec![valid.then_some(v as i64)])),
+                ColKind::F32 => Arc::new(Float32Array::from(vec![valid.then(|| f32::from_bits(v as u32))])),
+                ColKind::F64 => Arc::new(Float64Array::from(vec![valid.then(|| f64::from_bits(v))])),
+                ColKind::Str => {
+                    let s = valid.then(|| {
+                        let (off, len) = ((v >> 32) as usize, (v & 0xffff_ffff) as usize);
+                        // Validated as UTF-8 by set_str.
+                        std::str::from_utf8(&stage.strs[off..off + len]).unwrap_or_default()
+                    });
+                    Arc::new(StringArray::from(vec![s]))
+                }
+            };
+            cols.push(a);
+        }
+        let batch = RecordBatch::try_new(q.schema.clone(), cols)?;
+        let r = self
+            .producer
+            .push_batch(batch, self.settings.overflow, self.timeout);
         self.after_push(r, 1)
     }
 
@@ -215,6 +267,10 @@ impl Input {
         };
         if aligned.num_rows() == 0 {
             return Ok(());
+        }
+        if let Err(e) = check_string_lengths(&aligned, self.engine.options.max_string_bytes) {
+            add(&self.producer.q.stats.rejected, aligned.num_rows() as u64);
+            return Err(e);
         }
         let rows = aligned.num_rows() as u64;
         let r = self
@@ -342,6 +398,26 @@ pub(crate) fn align_batch(schema: &SchemaRef, batch: &RecordBatch) -> Result<Rec
         )));
     }
     Ok(RecordBatch::try_new(schema.clone(), cols)?)
+}
+
+/// Refuses a batch with a STRING value longer than `max` bytes (the same
+/// limit the row appender's set_str applies).
+fn check_string_lengths(batch: &RecordBatch, max: usize) -> Result<()> {
+    use arrow::array::AsArray;
+    for (i, col) in batch.columns().iter().enumerate() {
+        if *col.data_type() != DataType::Utf8 {
+            continue;
+        }
+        let offsets = col.as_string::<i32>().value_offsets();
+        if let Some(row) = offsets.windows(2).position(|w| (w[1] - w[0]) as usize > max) {
+            let len = offsets[row + 1] - offsets[row];
+            return Err(Error::invalid(format!(
+                "batch column '{}' row {row}: string of {len} bytes is longer than max_string_bytes ({max})",
+                batch.schema().field(i).name()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {

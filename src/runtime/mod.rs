@@ -12,6 +12,8 @@ pub mod engine;
 pub mod input;
 pub mod options;
 pub(crate) mod queue;
+#[cfg(test)]
+mod queue_tests;
 pub mod stats;
 pub mod subscription;
 

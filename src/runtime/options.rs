@@ -60,6 +60,8 @@ pub struct Options {
     /// How long the idle worker spins before it parks.
     pub idle_spin: Duration,
     pub clock: ClockKind,
+    /// Longest STRING value accepted from a host, in bytes.
+    pub max_string_bytes: usize,
 }
 
 impl Default for Options {
@@ -74,6 +76,7 @@ impl Default for Options {
             batch_rows: 8192,
             idle_spin: Duration::from_micros(50),
             clock: ClockKind::System,
+            max_string_bytes: crate::limits::DEFAULT_MAX_STRING_BYTES,
         }
     }
 }
@@ -89,6 +92,7 @@ pub const OPTION_KEYS: &[&str] = &[
     "batch_rows",
     "idle_spin_us",
     "clock",
+    "max_string_bytes",
 ];
 
 impl Options {
@@ -118,7 +122,9 @@ impl Options {
             };
             match key.to_ascii_lowercase().as_str() {
                 "queue_capacity" => o.queue_capacity = int(2, 1 << 30)? as usize,
-                "queue_bytes" => o.queue_bytes = int(1024, 1 << 31)? as usize,
+                // At most 1 GiB: the worker copies a run of rows' strings
+                // into one Arrow utf8 array, whose offsets are 32-bit.
+                "queue_bytes" => o.queue_bytes = int(1024, 1 << 30)? as usize,
                 "overflow" => {
                     o.overflow =
                         Overflow::parse(value).ok_or_else(|| bad("block, drop_newest or drop_oldest"))?
@@ -132,6 +138,9 @@ impl Options {
                 }
                 "batch_rows" => o.batch_rows = int(1, 1 << 20)? as usize,
                 "idle_spin_us" => o.idle_spin = Duration::from_micros(int(0, 1_000_000)?),
+                "max_string_bytes" => {
+                    o.max_string_bytes = int(1, crate::limits::MAX_STRING_BYTES_LIMIT as u64)? as usize
+                }
                 "clock" => {
                     o.clock = match value.to_ascii_lowercase().as_str() {
                         "system" | "processing" => ClockKind::System,

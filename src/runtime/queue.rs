@@ -145,7 +145,12 @@ impl InputQueue {
             .collect();
         let ncols = kinds.len();
         let null_words = ncols.div_ceil(64).max(1);
-        let cap = capacity.max(2).next_power_of_two() as u64;
+        // Bounded by MAX_RING_BYTES: a wide stream gets fewer slots than
+        // asked for instead of a huge allocation (which would abort).
+        let slot_bytes = (ncols + null_words) * 8 + std::mem::size_of::<Meta>();
+        let max_slots = (crate::limits::MAX_RING_BYTES / slot_bytes).max(2);
+        let max_slots = 1usize << (usize::BITS - 1 - max_slots.leading_zeros());
+        let cap = capacity.max(2).next_power_of_two().min(max_slots) as u64;
         let has_str = kinds.contains(&ColKind::Str);
         let arena_size = if has_str { arena_bytes as u64 } else { 0 };
         Arc::new(InputQueue {
@@ -178,6 +183,11 @@ impl InputQueue {
         let h = self.head.load(Ordering::Relaxed) & !READING;
         let t = self.tail.load(Ordering::Relaxed) & !SEALED;
         t.saturating_sub(h) + self.batch_rows.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of the string arena (0 for a stream without STRING columns).
+    pub(crate) fn arena_size(&self) -> u64 {
+        self.arena_size
     }
 
     pub(crate) fn is_empty(&self) -> bool {

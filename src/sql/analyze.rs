@@ -28,6 +28,7 @@ use sqlparser::ast::{
 
 use crate::error::{Error, Result};
 use crate::expr::{BinaryOp, Expr, Func, Scalar, UnaryOp};
+use crate::limits::MAX_COLUMNS;
 use crate::ops::aggregate::AggFunc;
 use crate::sql::ast::OutputEvents;
 use crate::sql::ast::{self, Insert, Name, Pos, SelectItem, Source, SqlExpr, Statement, StatementKind};
@@ -82,6 +83,14 @@ impl Analyzer<'_> {
             return Err(Error::sql(format!(
                 "{}: stream '{}' needs at least one column",
                 c.name.pos, c.name.value
+            )));
+        }
+        if let Some(col) = c.columns.get(MAX_COLUMNS) {
+            return Err(Error::sql(format!(
+                "{}: stream '{}' has {} columns; a stream has at most {MAX_COLUMNS}",
+                col.name.pos,
+                c.name.value,
+                c.columns.len()
             )));
         }
         let mut seen = HashSet::new();
@@ -198,6 +207,12 @@ impl Analyzer<'_> {
                     cols.push((name, e, expr.pos));
                 }
             }
+        }
+        if let Some((_, _, pos)) = cols.get(MAX_COLUMNS) {
+            return Err(Error::sql(format!(
+                "{pos}: the query has {} output columns; a stream has at most {MAX_COLUMNS}",
+                cols.len()
+            )));
         }
         let having = match &q.having {
             None => None,

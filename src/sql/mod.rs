@@ -25,6 +25,13 @@ pub trait Catalog {
 /// call create. Nothing is applied here; an error in any statement fails the
 /// whole call.
 pub fn plan_statements(sql: &str, catalog: &dyn Catalog) -> Result<Vec<Plan>> {
+    if sql.len() > crate::limits::MAX_SQL_BYTES {
+        return Err(crate::Error::sql(format!(
+            "line 1:1: SQL text is {} bytes; one call takes at most {} (split it into several calls)",
+            sql.len(),
+            crate::limits::MAX_SQL_BYTES
+        )));
+    }
     let statements = parser::parse(sql)?;
     analyze::analyze(sql, statements, catalog)
 }

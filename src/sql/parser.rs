@@ -31,7 +31,12 @@ use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer, TokenizerError};
 
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Expr as SqlExpr, Visit, VisitMut, Visitor, VisitorMut};
+
 use crate::error::{Error, Result};
+use crate::limits::MAX_EXPR_DEPTH;
 /// What `parse` returns (defined in `ast`).
 pub use crate::sql::ast::Statement;
 use crate::sql::ast::{
@@ -84,6 +89,9 @@ const NOT_EXPRESSION: &[&str] = &[
     "OR", "ORDER", "OUTPUT", "SELECT", "UNION", "WHERE", "WINDOW", "WITH",
 ];
 
+/// sqlparser's recursion limit (see `parse`).
+const PARSER_RECURSION_LIMIT: usize = 2 * MAX_EXPR_DEPTH;
+
 /// Parses every statement of `sql`.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     let dialect = GenericDialect {};
@@ -92,7 +100,13 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
         .tokenize_with_location()
         .map_err(|e| src.tokenizer_error(e))?;
     let mut p = StmtParser {
-        p: Parser::new(&dialect).with_tokens_with_locations(tokens),
+        // sqlparser's own nesting limit (50 by default) is raised well past
+        // MAX_EXPR_DEPTH so that deep prefix nesting (parentheses, NOT, CASE)
+        // reaches our check and its clear message; its parser grows its
+        // stack on the heap when needed (feature recursive-protection).
+        p: Parser::new(&dialect)
+            .with_recursion_limit(PARSER_RECURSION_LIMIT)
+            .with_tokens_with_locations(tokens),
         src,
     };
     p.script()
@@ -322,7 +336,10 @@ impl<'a> StmtParser<'a> {
         let msg = match e {
             ParserError::ParserError(m) | ParserError::TokenizerError(m) => m,
             ParserError::RecursionLimitExceeded => {
-                return Error::sql(format!("{}: expression is nested too deeply", self.peek_pos()))
+                return Error::sql(format!(
+                    "{}: expression is nested too deeply (more than {MAX_EXPR_DEPTH} levels)",
+                    self.peek_pos()
+                ))
             }
         };
         let (body, pos) = match msg.rfind(" at Line: ") {
@@ -848,8 +865,76 @@ impl<'a> StmtParser<'a> {
             return Err(self.expected("an expression"));
         }
         let expr = self.p.parse_expr().map_err(|e| self.convert(e))?;
+        if expr_depth_exceeds(&expr, MAX_EXPR_DEPTH) {
+            drop_deep(expr);
+            return Err(Error::sql(format!(
+                "{pos}: expression is nested too deeply (more than {MAX_EXPR_DEPTH} levels)"
+            )));
+        }
         let text = self.src.slice(start, self.last_end());
         Ok(ExprAt { expr, text, pos })
+    }
+}
+
+/// Whether `e` is more than `limit` expressions deep. The walk stops as soon
+/// as it passes the limit, so it never recurses deeper than that itself.
+fn expr_depth_exceeds(e: &SqlExpr, limit: usize) -> bool {
+    struct Depth {
+        now: usize,
+        limit: usize,
+    }
+    impl Visitor for Depth {
+        type Break = ();
+        fn pre_visit_expr(&mut self, _: &SqlExpr) -> ControlFlow<()> {
+            self.now += 1;
+            if self.now > self.limit {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+        fn post_visit_expr(&mut self, _: &SqlExpr) -> ControlFlow<()> {
+            self.now -= 1;
+            ControlFlow::Continue(())
+        }
+    }
+    e.visit(&mut Depth { now: 0, limit }).is_break()
+}
+
+/// Drops an expression tree of any depth without deep recursion: `Drop` of a
+/// `Box<Expr>` chain recurses once per level, which overflows the stack for
+/// chains of a few thousand. Subtrees below a fixed depth are cut off and
+/// dropped in turn from a work list.
+fn drop_deep(e: SqlExpr) {
+    const CUT: usize = 32;
+    struct Cut {
+        now: usize,
+        cut: Vec<SqlExpr>,
+    }
+    impl VisitorMut for Cut {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &mut SqlExpr) -> ControlFlow<()> {
+            self.now += 1;
+            if self.now > CUT {
+                let leaf = SqlExpr::Value(sqlparser::ast::Value::Null.with_empty_span());
+                self.cut.push(std::mem::replace(e, leaf));
+            }
+            ControlFlow::Continue(())
+        }
+        fn post_visit_expr(&mut self, _: &mut SqlExpr) -> ControlFlow<()> {
+            self.now -= 1;
+            ControlFlow::Continue(())
+        }
+    }
+    let mut work = vec![e];
+    while let Some(mut e) = work.pop() {
+        let mut c = Cut {
+            now: 0,
+            cut: Vec::new(),
+        };
+        let _ = VisitMut::visit(&mut e, &mut c);
+        drop(e); // at most CUT levels deep now
+        work.append(&mut c.cut);
     }
 }
 

@@ -342,22 +342,23 @@ static void test_options(void) {
     REQUIRE_OK(eddy_engine_open("overflow=drop_newest", &e, ERR));
     eddy_engine_free(e);
 
-    /* queue_bytes bounds the string bytes of one row: a larger row is refused
-     * with a message naming the option, and the input goes on. */
-    e = et_open("queue_bytes=1024");
+    /* A row with more string bytes than half of queue_bytes still goes in
+     * (as a one-row batch, in order); max_string_bytes bounds one value. */
+    e = et_open("queue_bytes=1024;max_string_bytes=900");
     ET_EXEC(e, SCHEMA_SQL);
     eddy_input *in = NULL;
     REQUIRE_OK(eddy_input_open(e, "S", &in, ERR));
-    char big[800];
+    char big[901];
     memset(big, 'x', sizeof big);
     REQUIRE_OK(eddy_input_begin_row(in, ERR));
-    REQUIRE_OK(eddy_input_set_str(in, 1, big, sizeof big, ERR));
-    EXPECT_ERR(EDDY_ERR_INVALID_ARGUMENT, "queue_bytes", eddy_input_end_row(in, ERR));
+    EXPECT_ERR(EDDY_ERR_INVALID_ARGUMENT, "max_string_bytes (900)", eddy_input_set_str(in, 1, big, 901, ERR));
+    REQUIRE_OK(eddy_input_set_str(in, 1, big, 900, ERR));
+    EXPECT_OK(eddy_input_end_row(in, ERR));
     REQUIRE_OK(eddy_input_begin_row(in, ERR));
     REQUIRE_OK(eddy_input_set_str(in, 1, big, 100, ERR));
     EXPECT_OK(eddy_input_end_row(in, ERR));
     EXPECT_OK(eddy_engine_flush(e, 10000, ERR));
-    CHECK_INT(et_stream_stat(e, "S", "events_in"), 1);
+    CHECK_INT(et_stream_stat(e, "S", "events_in"), 2);
     eddy_input_free(in);
     eddy_engine_free(e);
 }
