@@ -72,6 +72,12 @@ unsafe fn check(array: *const RawArray, schema: *const RawSchema, path: &str) ->
     let Ok(format) = CStr::from_ptr(s.format).to_str() else {
         return bad("schema format is not UTF-8".into());
     };
+    // arrow-rs panics on a name that is not UTF-8 (`FFI_ArrowSchema::name`
+    // expects it): refuse it here (found writing the arrow_import fuzz
+    // target; tests/fuzz_regressions.rs).
+    if !s.name.is_null() && CStr::from_ptr(s.name).to_str().is_err() {
+        return bad("schema name is not UTF-8".into());
+    }
     let Some(buffers) = expected_buffers(format) else {
         return Err(Error::schema(format!(
             "Arrow type with format '{format}' at {path} is not accepted by eddy streams \
