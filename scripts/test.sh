@@ -12,6 +12,9 @@
 #   7. go                          the Go binding: go vet, go test -race
 #   8. java                        the Java binding: JNI glue (cmake) + JUnit (mvn test)
 #   9. cross                       one scenario in C, C++, Go, Java, Python: identical output
+#  10. fuzz                        cargo-fuzz smoke: every fuzz target built and run
+#                                  over its seed corpus, then briefly at random
+#                                  (scripts/fuzz.sh --smoke; fuzz/README.md)
 #
 # One cargo target dir is shared by every stage, so the release library is
 # built once. Missing tools are installed (apt-get, pip) when possible.
@@ -19,7 +22,7 @@
 # Environment:
 #   EDDY_BUILD_ROOT   where build trees go (default: <repo>/build)
 #   CARGO_TARGET_DIR  shared cargo target dir (default: $EDDY_BUILD_ROOT/cargo-target)
-#   EDDY_SKIP         space-separated stages to skip: cargo cmake sanitize valgrind python go java cross
+#   EDDY_SKIP         space-separated stages to skip: cargo cmake sanitize valgrind python go java cross fuzz
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -210,4 +213,10 @@ fi
 if ! skipped cross; then
     section "cross-language: C, C++, Go, Java, Python give identical results"
     bash scripts/test_cross.sh
+fi
+
+# ---------------------------------------------------------------------------
+if ! skipped fuzz; then
+    section "fuzz: cargo-fuzz smoke (seed corpus + short random run)"
+    bash scripts/fuzz.sh --smoke
 fi
