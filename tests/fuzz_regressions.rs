@@ -199,3 +199,33 @@ fn cast_between_bool_and_timestamp_is_refused_when_planned() {
     e.execute("INSERT INTO O SELECT CAST(ts AS BIGINT) AS n, CAST(ok AS STRING) AS s FROM S")
         .unwrap();
 }
+
+/// arrow_import: a column with no validity bitmap and `null_count` -1 (the
+/// C Data Interface's "not computed") is a valid array without nulls, but
+/// the structural check refused it ("null_count is not 0 but there is no
+/// validity buffer"). Fix: only a positive null_count needs a bitmap
+/// (src/capi/arrow_check.rs).
+#[test]
+fn arrow_unknown_null_count_without_bitmap_is_accepted() {
+    let f = Fixture::new();
+    let (mut a, s) = batch(vec![1, 2, 3], vec!["a", "b", "c"]);
+    unsafe {
+        let raw = &mut *(&mut a as *mut FFI_ArrowArray as *mut RawArray);
+        for c in 0..2 {
+            let child = &mut **raw.children.add(c);
+            assert!((*child.buffers).is_null(), "no bitmap without nulls");
+            child.null_count = -1;
+        }
+    }
+    let (st, msg) = f.push(&mut a, &s);
+    assert_eq!(st, eddy_status::EDDY_OK, "{msg}");
+    // A positive null_count with no bitmap is still refused.
+    let (mut a, s) = batch(vec![1], vec!["a"]);
+    unsafe {
+        let raw = &mut *(&mut a as *mut FFI_ArrowArray as *mut RawArray);
+        (**raw.children).null_count = 1;
+    }
+    let (st, msg) = f.push(&mut a, &s);
+    assert_eq!(st, eddy_status::EDDY_ERR_INVALID_ARGUMENT, "{msg}");
+    f.still_works();
+}
