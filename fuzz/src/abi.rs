@@ -13,11 +13,11 @@ use std::sync::Arc;
 use arrow::array::{Array, RecordBatch, StructArray};
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::ffi::{FFI_ArrowArray, FFI_ArrowSchema};
+pub use eddy::capi::eddy_status;
 use eddy::capi::engine::*;
 use eddy::capi::input::*;
 use eddy::capi::subscription::*;
 use eddy::capi::{eddy_error, eddy_error_free, eddy_error_message, eddy_error_status};
-pub use eddy::capi::eddy_status;
 
 pub use eddy::capi::eddy_status::*;
 
@@ -49,11 +49,16 @@ pub fn call(f: impl FnOnce(*mut *mut eddy_error) -> eddy_status) -> Res {
     // SAFETY: err was just produced by eddy and is freed once, here.
     let (st, message) = unsafe {
         let st = eddy_error_status(err);
-        let m = CStr::from_ptr(eddy_error_message(err)).to_string_lossy().into_owned();
+        let m = CStr::from_ptr(eddy_error_message(err))
+            .to_string_lossy()
+            .into_owned();
         eddy_error_free(err);
         (st, m)
     };
-    assert_eq!(st, status as i32, "error object status differs from the returned one: {message}");
+    assert_eq!(
+        st, status as i32,
+        "error object status differs from the returned one: {message}"
+    );
     check_not_bug(status, &message);
     Err(Failure { status, message })
 }

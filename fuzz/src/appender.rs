@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use arbitrary::{Arbitrary, Result, Unstructured};
 use arrow::array::{
-    ArrayRef, AsArray, BooleanArray, Float32Array, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
-    TimestampMillisecondArray,
+    ArrayRef, AsArray, BooleanArray, Float32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
+    StringArray, TimestampMillisecondArray,
 };
 use arrow::datatypes::{DataType, Float32Type, Float64Type, SchemaRef};
 use eddy::capi::eddy_type;
@@ -70,7 +70,8 @@ pub const STREAMS: &[StreamDef] = &[
         event_time: Some((1, 5, 3)),
     },
     StreamDef {
-        sql: "CREATE STREAM S (k1 STRING, k2 VARCHAR, \"Mixed Case\" STRING, v1 DOUBLE, v2 REAL, n1 INTEGER, \
+        sql:
+            "CREATE STREAM S (k1 STRING, k2 VARCHAR, \"Mixed Case\" STRING, v1 DOUBLE, v2 REAL, n1 INTEGER, \
               n2 INT, flag BOOLEAN, big LONG)",
         cols: &[
             ("k1", Kind::Str),
@@ -267,7 +268,15 @@ fn run_ops(u: &mut Unstructured) -> Result<()> {
             }
             Op::SetNull(c) => {
                 let col = m.col(c);
-                let all = [Kind::Bool, Kind::I32, Kind::I64, Kind::F32, Kind::F64, Kind::Str, Kind::Ts];
+                let all = [
+                    Kind::Bool,
+                    Kind::I32,
+                    Kind::I64,
+                    Kind::F32,
+                    Kind::F64,
+                    Kind::Str,
+                    Kind::Ts,
+                ];
                 let want = m.setter(col, &all);
                 expect(input.set_null(col), want, "set_null");
                 if want.is_none() {
@@ -319,7 +328,11 @@ fn run_ops(u: &mut Unstructured) -> Result<()> {
                 e.flush().expect("flush");
             }
             Op::Close => {
-                let want = if m.closed { Some(abi::EDDY_ERR_CLOSED) } else { None };
+                let want = if m.closed {
+                    Some(abi::EDDY_ERR_CLOSED)
+                } else {
+                    None
+                };
                 expect(input.close(), want, "close");
                 m.closed = true;
                 m.row_open = false;
@@ -373,7 +386,11 @@ fn run_ops(u: &mut Unstructured) -> Result<()> {
         compare(name, &got, &want);
     }
     let stats = e.stats_json();
-    assert_eq!(stream_stat(&stats, "S", "late"), Some(m.late), "late rows: {stats}");
+    assert_eq!(
+        stream_stat(&stats, "S", "late"),
+        Some(m.late),
+        "late rows: {stats}"
+    );
     assert_eq!(
         stream_stat(&stats, "S", "events_in"),
         Some(m.rows.len() as u64 - m.late),
@@ -428,7 +445,8 @@ fn expected(schema: &SchemaRef, rows: &[Vec<Option<Val>>]) -> RecordBatch {
             let vals = rows.iter().map(|r| r[c].clone());
             match f.data_type() {
                 DataType::Boolean => Arc::new(
-                    vals.map(|v| v.map(|v| matches!(v, Val::Bool(true)))).collect::<BooleanArray>(),
+                    vals.map(|v| v.map(|v| matches!(v, Val::Bool(true))))
+                        .collect::<BooleanArray>(),
                 ),
                 DataType::Int32 => Arc::new(
                     vals.map(|v| v.map(|v| if let Val::I32(x) = v { x } else { unreachable!() }))
@@ -443,12 +461,28 @@ fn expected(schema: &SchemaRef, rows: &[Vec<Option<Val>>]) -> RecordBatch {
                         .collect::<TimestampMillisecondArray>(),
                 ),
                 DataType::Float32 => Arc::new(
-                    vals.map(|v| v.map(|v| if let Val::F32(x) = v { f32::from_bits(x) } else { unreachable!() }))
-                        .collect::<Float32Array>(),
+                    vals.map(|v| {
+                        v.map(|v| {
+                            if let Val::F32(x) = v {
+                                f32::from_bits(x)
+                            } else {
+                                unreachable!()
+                            }
+                        })
+                    })
+                    .collect::<Float32Array>(),
                 ),
                 DataType::Float64 => Arc::new(
-                    vals.map(|v| v.map(|v| if let Val::F64(x) = v { f64::from_bits(x) } else { unreachable!() }))
-                        .collect::<Float64Array>(),
+                    vals.map(|v| {
+                        v.map(|v| {
+                            if let Val::F64(x) = v {
+                                f64::from_bits(x)
+                            } else {
+                                unreachable!()
+                            }
+                        })
+                    })
+                    .collect::<Float64Array>(),
                 ),
                 DataType::Utf8 => Arc::new(
                     vals.map(|v| v.map(|v| if let Val::Str(x) = v { x } else { unreachable!() }))
@@ -470,13 +504,15 @@ fn compare(which: &str, got: &RecordBatch, want: &RecordBatch) {
             DataType::Float32 => {
                 let (g, w) = (g.as_primitive::<Float32Type>(), w.as_primitive::<Float32Type>());
                 (0..w.len()).all(|i| {
-                    g.is_null(i) == w.is_null(i) && (w.is_null(i) || g.value(i).to_bits() == w.value(i).to_bits())
+                    g.is_null(i) == w.is_null(i)
+                        && (w.is_null(i) || g.value(i).to_bits() == w.value(i).to_bits())
                 })
             }
             DataType::Float64 => {
                 let (g, w) = (g.as_primitive::<Float64Type>(), w.as_primitive::<Float64Type>());
                 (0..w.len()).all(|i| {
-                    g.is_null(i) == w.is_null(i) && (w.is_null(i) || g.value(i).to_bits() == w.value(i).to_bits())
+                    g.is_null(i) == w.is_null(i)
+                        && (w.is_null(i) || g.value(i).to_bits() == w.value(i).to_bits())
                 })
             }
             _ => g.to_data() == w.to_data(),

@@ -33,7 +33,8 @@ use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use crate::abi::{self, Engine, Input, Sub};
 use crate::raw_arrow::*;
 
-pub const STREAM: &str = "CREATE STREAM S (b BOOL, i INT, l BIGINT, f FLOAT, d DOUBLE, s STRING, t TIMESTAMP) \
+pub const STREAM: &str =
+    "CREATE STREAM S (b BOOL, i INT, l BIGINT, f FLOAT, d DOUBLE, s STRING, t TIMESTAMP) \
      WITH (overflow = 'block', queue_capacity = 4096);\
      INSERT INTO O SELECT UPPER(s) || CAST(i AS STRING) AS u, LENGTH(s) AS n, l + i AS x, d / f AS q FROM S";
 
@@ -91,12 +92,21 @@ fn bitmap(valid: &[bool]) -> Buf {
 }
 
 /// One column, encoded: `offset` junk slots, then the values.
-fn encode(u: &mut Unstructured, col: usize, vals: &[Option<Val>], sf: StrFormat) -> Result<(ArrayNode, SchemaNode)> {
+fn encode(
+    u: &mut Unstructured,
+    col: usize,
+    vals: &[Option<Val>],
+    sf: StrFormat,
+) -> Result<(ArrayNode, SchemaNode)> {
     let offset = if u.ratio(1, 3)? { u.int_in_range(1..=9)? } else { 0 };
     let mut slots: Vec<Option<Val>> = Vec::new();
     for _ in 0..offset {
         // Junk before the offset: a consumer must not see it.
-        slots.push(if u.ratio(1, 2)? { None } else { Some(gen_value(u, col)?) });
+        slots.push(if u.ratio(1, 2)? {
+            None
+        } else {
+            Some(gen_value(u, col)?)
+        });
     }
     slots.extend(vals.iter().cloned());
     let nulls = vals.iter().filter(|v| v.is_none()).count() as i64;
@@ -153,7 +163,10 @@ fn encode(u: &mut Unstructured, col: usize, vals: &[Option<Val>], sf: StrFormat)
                             offs.write_i32(i + 1, data.len() as i32);
                         }
                     }
-                    (if large { "U" } else { "u" }.into(), vec![Some(offs), Some(Buf::from_bytes(&data))])
+                    (
+                        if large { "U" } else { "u" }.into(),
+                        vec![Some(offs), Some(Buf::from_bytes(&data))],
+                    )
                 }
                 StrFormat::View => {
                     // Long strings go to one of two data buffers.
@@ -165,7 +178,7 @@ fn encode(u: &mut Unstructured, col: usize, vals: &[Option<Val>], sf: StrFormat)
                         if s.len() <= 12 {
                             v[4..4 + s.len()].copy_from_slice(s);
                         } else {
-                            let which = (i % 2) as usize;
+                            let which = i % 2;
                             v[4..8].copy_from_slice(&s[..4]);
                             v[8..12].copy_from_slice(&(which as i32).to_le_bytes());
                             v[12..16].copy_from_slice(&(datas[which].len() as i32).to_le_bytes());
@@ -184,7 +197,11 @@ fn encode(u: &mut Unstructured, col: usize, vals: &[Option<Val>], sf: StrFormat)
     };
     buffers.insert(0, validity);
     let name = COLUMNS[col].0;
-    let name = if u.ratio(1, 4)? { name.to_uppercase() } else { name.to_string() };
+    let name = if u.ratio(1, 4)? {
+        name.to_uppercase()
+    } else {
+        name.to_string()
+    };
     Ok((
         ArrayNode {
             length: vals.len() as i64,
@@ -206,12 +223,36 @@ fn encode(u: &mut Unstructured, col: usize, vals: &[Option<Val>], sf: StrFormat)
 fn expected(rows: &[Vec<Option<Val>>]) -> RecordBatch {
     let col = |c: usize| rows.iter().map(move |r| r[c].clone());
     let cols: Vec<ArrayRef> = vec![
-        Arc::new(col(0).map(|v| v.map(|v| matches!(v, Val::Bool(true)))).collect::<BooleanArray>()),
-        Arc::new(col(1).map(|v| v.map(|v| if let Val::I32(x) = v { x } else { 0 })).collect::<Int32Array>()),
-        Arc::new(col(2).map(|v| v.map(|v| if let Val::I64(x) = v { x } else { 0 })).collect::<Int64Array>()),
-        Arc::new(col(3).map(|v| v.map(|v| if let Val::F32(x) = v { x } else { 0.0 })).collect::<Float32Array>()),
-        Arc::new(col(4).map(|v| v.map(|v| if let Val::F64(x) = v { x } else { 0.0 })).collect::<Float64Array>()),
-        Arc::new(col(5).map(|v| v.map(|v| if let Val::Str(s) = v { s } else { String::new() })).collect::<StringArray>()),
+        Arc::new(
+            col(0)
+                .map(|v| v.map(|v| matches!(v, Val::Bool(true))))
+                .collect::<BooleanArray>(),
+        ),
+        Arc::new(
+            col(1)
+                .map(|v| v.map(|v| if let Val::I32(x) = v { x } else { 0 }))
+                .collect::<Int32Array>(),
+        ),
+        Arc::new(
+            col(2)
+                .map(|v| v.map(|v| if let Val::I64(x) = v { x } else { 0 }))
+                .collect::<Int64Array>(),
+        ),
+        Arc::new(
+            col(3)
+                .map(|v| v.map(|v| if let Val::F32(x) = v { x } else { 0.0 }))
+                .collect::<Float32Array>(),
+        ),
+        Arc::new(
+            col(4)
+                .map(|v| v.map(|v| if let Val::F64(x) = v { x } else { 0.0 }))
+                .collect::<Float64Array>(),
+        ),
+        Arc::new(
+            col(5)
+                .map(|v| v.map(|v| if let Val::Str(s) = v { s } else { String::new() }))
+                .collect::<StringArray>(),
+        ),
         Arc::new(
             col(6)
                 .map(|v| v.map(|v| if let Val::I64(x) = v { x } else { 0 }))
@@ -264,13 +305,17 @@ pub enum Lie {
 }
 
 const FORMATS: &[&str] = &[
-    "b", "c", "C", "s", "S", "i", "I", "l", "L", "e", "f", "g", "u", "U", "z", "Z", "vu", "vz", "n", "+s", "+l", "+L",
-    "+w:2", "+m", "+us:0,1", "w:4", "d:10,2", "tsm:", "tss:", "tsu:", "tsn:", "tsm:UTC", "tdD", "tdm", "tts", "ttm",
-    "tDs", "tiM", "", "tsm", "ts", "t",
+    "b", "c", "C", "s", "S", "i", "I", "l", "L", "e", "f", "g", "u", "U", "z", "Z", "vu", "vz", "n", "+s",
+    "+l", "+L", "+w:2", "+m", "+us:0,1", "w:4", "d:10,2", "tsm:", "tss:", "tsu:", "tsn:", "tsm:UTC", "tdD",
+    "tdm", "tts", "ttm", "tDs", "tiM", "", "tsm", "ts", "t",
 ];
 
 /// Picks a node: 0 the struct itself, k its child k-1.
-fn node<'a>(a: &'a mut ArrayNode, s: &'a mut SchemaNode, which: u8) -> (&'a mut ArrayNode, &'a mut SchemaNode) {
+fn node<'a>(
+    a: &'a mut ArrayNode,
+    s: &'a mut SchemaNode,
+    which: u8,
+) -> (&'a mut ArrayNode, &'a mut SchemaNode) {
     let n = a.children.len().min(s.children.len());
     let k = which as usize % (n + 1);
     if k == 0 {
@@ -452,7 +497,8 @@ pub fn run(data: &[u8]) {
     STATE.with(|st| {
         let mut st = st.borrow_mut();
         let st = st.get_or_insert_with(|| {
-            let engine = Engine::open("idle_spin_us=0;subscriber_capacity=100000;subscriber_overflow=drop_oldest");
+            let engine =
+                Engine::open("idle_spin_us=0;subscriber_capacity=100000;subscriber_overflow=drop_oldest");
             engine.execute(STREAM).expect("stream");
             let sub_s = engine.subscribe("S").unwrap();
             let sub_o = engine.subscribe("O").unwrap();
@@ -476,7 +522,11 @@ fn generate(u: &mut Unstructured) -> Result<Generated> {
     for _ in 0..n {
         let mut r = Vec::with_capacity(COLUMNS.len());
         for c in 0..COLUMNS.len() {
-            r.push(if u.ratio(1, 5)? { None } else { Some(gen_value(u, c)?) });
+            r.push(if u.ratio(1, 5)? {
+                None
+            } else {
+                Some(gen_value(u, c)?)
+            });
         }
         rows.push(r);
     }
@@ -543,6 +593,14 @@ fn push(st: &State, a: &ArrayNode, s: &SchemaNode, honest_rows: Option<&Vec<Vec<
     } else {
         free_schema(&mut rs);
     }
+    if let Err(f) = &r {
+        assert!(honest_rows.is_none(), "an honest batch was refused: {f:?}");
+        // Refused: nothing may have been queued. Not flushed per input (a
+        // worker round trip costs more than the rest of the input); a row
+        // that leaked in would show up at the next accepted batch, whose
+        // output is checked row for row.
+        return;
+    }
     st.engine.flush().expect("flush");
     let out: Vec<RecordBatch> = st.sub_s.drain();
     let out_rows: usize = out.iter().map(|b| b.num_rows()).sum();
@@ -552,7 +610,11 @@ fn push(st: &State, a: &ArrayNode, s: &SchemaNode, honest_rows: Option<&Vec<Vec<
     // Everything that referenced the batch is gone now (the results read
     // here share its buffers): it must have been released, exactly once.
     drop(out);
-    assert_eq!(LIVE.load(Ordering::SeqCst), 0, "the batch was not released once its rows were read");
+    assert_eq!(
+        LIVE.load(Ordering::SeqCst),
+        0,
+        "the batch was not released once its rows were read"
+    );
 }
 
 fn check_output(
@@ -579,9 +641,9 @@ fn check_output(
                     DataType::Float32 | DataType::Float64 => {
                         use arrow::array::Array;
                         (0..w.len()).all(|i| {
-                                g.is_null(i) == w.is_null(i)
-                                    && (w.is_null(i) || float_bits(g, i) == float_bits(w, i))
-                            })
+                            g.is_null(i) == w.is_null(i)
+                                && (w.is_null(i) || float_bits(g, i) == float_bits(w, i))
+                        })
                     }
                     _ => g == w,
                 };
@@ -590,12 +652,12 @@ fn check_output(
         }
         (Ok(()), None) => {
             let declared = a.length as usize;
-            assert_eq!(out_rows, declared, "an accepted batch ingested another number of rows");
+            assert_eq!(
+                out_rows, declared,
+                "an accepted batch ingested another number of rows"
+            );
         }
-        (Err(f), None) => {
-            assert_eq!(out_rows, 0, "a refused batch ingested rows ({f:?})");
-            let _ = abi::EDDY_OK;
-        }
+        (Err(f), None) => unreachable!("refused batches return early: {f:?}"),
     }
 }
 

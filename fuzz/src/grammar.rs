@@ -27,7 +27,15 @@ pub enum Ty {
     Ts,
 }
 
-const TYS: &[Ty] = &[Ty::Bool, Ty::Int, Ty::BigInt, Ty::Float, Ty::Double, Ty::Str, Ty::Ts];
+const TYS: &[Ty] = &[
+    Ty::Bool,
+    Ty::Int,
+    Ty::BigInt,
+    Ty::Float,
+    Ty::Double,
+    Ty::Str,
+    Ty::Ts,
+];
 
 /// The input stream's columns.
 pub const COLS: &[(&str, Ty)] = &[
@@ -158,8 +166,16 @@ impl<'a, 'b> Gen<'a, 'b> {
         Ok(if self.chance(1, 2)? {
             format!("\"{}\"", self.fuzz_text(10)?.replace('"', "\"\""))
         } else {
-            self.pick(&["nosuch", "window_start", "_expired", "count", "select", "x.y", "S.sym"])?
-                .to_string()
+            self.pick(&[
+                "nosuch",
+                "window_start",
+                "_expired",
+                "count",
+                "select",
+                "x.y",
+                "S.sym",
+            ])?
+            .to_string()
         })
     }
 
@@ -168,7 +184,14 @@ impl<'a, 'b> Gen<'a, 'b> {
             0 => self.u.arbitrary::<i64>()?.to_string(),
             1 => self.u.arbitrary::<i32>()?.to_string(),
             2 => self
-                .pick(&["2147483647", "2147483648", "-2147483648", "9223372036854775807", "-9223372036854775808", "99999999999999999999"])?
+                .pick(&[
+                    "2147483647",
+                    "2147483648",
+                    "-2147483648",
+                    "9223372036854775807",
+                    "-9223372036854775808",
+                    "99999999999999999999",
+                ])?
                 .to_string(),
             _ => self.u.int_in_range(-3i64..=100)?.to_string(),
         })
@@ -184,8 +207,14 @@ impl<'a, 'b> Gen<'a, 'b> {
                     "1e308".into()
                 }
             }
-            1 => self.pick(&["0.0", "-0.0", "1e308", "1e-320", "1.5e10", "0.1", ".5", "1e400"])?.to_string(),
-            _ => format!("{}.{}", self.u.int_in_range(-50i32..=200)?, self.u.int_in_range(0u8..=99)?),
+            1 => self
+                .pick(&["0.0", "-0.0", "1e308", "1e-320", "1.5e10", "0.1", ".5", "1e400"])?
+                .to_string(),
+            _ => format!(
+                "{}.{}",
+                self.u.int_in_range(-50i32..=200)?,
+                self.u.int_in_range(0u8..=99)?
+            ),
         })
     }
 
@@ -193,18 +222,30 @@ impl<'a, 'b> Gen<'a, 'b> {
         Ok(if self.chance(1, 2)? {
             quote_str(&self.fuzz_text(12)?)
         } else {
-            quote_str(self.pick(&["", "a", "ACME", "A%", "_c%", "\\%", "é", "ß", "true", "12", " 7 ", "NaN", "-inf"])?)
+            quote_str(self.pick(&[
+                "", "a", "ACME", "A%", "_c%", "\\%", "é", "ß", "true", "12", " 7 ", "NaN", "-inf",
+            ])?)
         })
     }
 
     /// A duration: integer milliseconds or an INTERVAL.
     pub fn duration(&mut self) -> Result<String> {
         Ok(match self.u.int_in_range(0..=7)? {
-            0 => format!("INTERVAL '{}' {}", self.u.int_in_range(0i64..=30)?, self.pick(UNITS)?),
-            1 => format!("INTERVAL '{} {}'", self.u.int_in_range(0i64..=5)?, self.pick(UNITS)?),
+            0 => format!(
+                "INTERVAL '{}' {}",
+                self.u.int_in_range(0i64..=30)?,
+                self.pick(UNITS)?
+            ),
+            1 => format!(
+                "INTERVAL '{} {}'",
+                self.u.int_in_range(0i64..=5)?,
+                self.pick(UNITS)?
+            ),
             2 => self.int_lit()?,
             3 => format!("INTERVAL {} {}", self.str_lit()?, self.pick(UNITS)?),
-            _ => self.pick(&["1", "10", "100", "250", "1000", "2000", "5000"])?.to_string(),
+            _ => self
+                .pick(&["1", "10", "100", "250", "1000", "2000", "5000"])?
+                .to_string(),
         })
     }
 
@@ -319,7 +360,11 @@ impl<'a, 'b> Gen<'a, 'b> {
             s += &format!(" {}", self.expr(subj_ty)?);
         }
         for _ in 0..self.u.int_in_range(1..=3)? {
-            let w = if simple { self.expr(subj_ty)? } else { self.expr(Ty::Bool)? };
+            let w = if simple {
+                self.expr(subj_ty)?
+            } else {
+                self.expr(Ty::Bool)?
+            };
             s += &format!(" WHEN {w} THEN {}", self.expr(ty)?);
         }
         if self.chance(1, 2)? {
@@ -388,7 +433,8 @@ impl<'a, 'b> Gen<'a, 'b> {
                 4 | 5 => format!("({} || {})", self.expr(ty)?, self.expr_any()?),
                 6 => {
                     let n = self.u.int_in_range(1..=4)?;
-                    let args: Result<Vec<_>> = (0..n).map(|_| self.any_ty().and_then(|t| self.expr(t))).collect();
+                    let args: Result<Vec<_>> =
+                        (0..n).map(|_| self.any_ty().and_then(|t| self.expr(t))).collect();
                     format!("CONCAT({})", args?.join(", "))
                 }
                 7 => format!("{}({})", self.pick(&["UPPER", "LOWER"])?, self.expr(ty)?),
@@ -419,7 +465,12 @@ impl<'a, 'b> Gen<'a, 'b> {
                     let t = self.any_ty()?;
                     let not = if self.chance(1, 3)? { "NOT " } else { "" };
                     match self.u.int_in_range(0..=2)? {
-                        0 => format!("{} {not}BETWEEN {} AND {}", self.expr(t)?, self.expr(t)?, self.expr(t)?),
+                        0 => format!(
+                            "{} {not}BETWEEN {} AND {}",
+                            self.expr(t)?,
+                            self.expr(t)?,
+                            self.expr(t)?
+                        ),
                         1 => {
                             let n = self.u.int_in_range(1..=4)?;
                             let items: Result<Vec<_>> = (0..n).map(|_| self.expr(t)).collect();
@@ -433,8 +484,21 @@ impl<'a, 'b> Gen<'a, 'b> {
                     format!("{} {op} {}", self.expr(Ty::Str)?, self.expr(Ty::Str)?)
                 }
                 10 => {
-                    let what = self.pick(&["NULL", "NOT NULL", "TRUE", "NOT TRUE", "FALSE", "NOT FALSE", "UNKNOWN", "NOT UNKNOWN"])?;
-                    let t = if what.contains("NULL") { self.any_ty()? } else { Ty::Bool };
+                    let what = self.pick(&[
+                        "NULL",
+                        "NOT NULL",
+                        "TRUE",
+                        "NOT TRUE",
+                        "FALSE",
+                        "NOT FALSE",
+                        "UNKNOWN",
+                        "NOT UNKNOWN",
+                    ])?;
+                    let t = if what.contains("NULL") {
+                        self.any_ty()?
+                    } else {
+                        Ty::Bool
+                    };
                     format!("{} IS {what}", self.expr(t)?)
                 }
                 _ => self.leaf(ty)?,
@@ -442,7 +506,11 @@ impl<'a, 'b> Gen<'a, 'b> {
             Ty::Ts => match k {
                 4..=6 => {
                     let op = self.pick(&["+", "-"])?;
-                    let d = if self.chance(1, 2)? { self.duration()? } else { self.expr(Ty::BigInt)? };
+                    let d = if self.chance(1, 2)? {
+                        self.duration()?
+                    } else {
+                        self.expr(Ty::BigInt)?
+                    };
                     format!("({} {op} {d})", self.expr(ty)?)
                 }
                 _ => self.leaf(ty)?,
@@ -463,7 +531,8 @@ impl<'a, 'b> Gen<'a, 'b> {
             Ok(if g.chance(1, 8)? {
                 g.odd_ident()?
             } else {
-                g.pick(&["sym", "price", "qty", "n", "f", "ok", "ts"])?.to_string()
+                g.pick(&["sym", "price", "qty", "n", "f", "ok", "ts"])?
+                    .to_string()
             })
         };
         let (kind, args, cols) = match self.u.int_in_range(0..=13)? {
@@ -489,7 +558,11 @@ impl<'a, 'b> Gen<'a, 'b> {
                 }
                 ("session", a, true)
             }
-            8 => ("externalTime", format!("{}, {}", time_col(self)?, self.duration()?), false),
+            8 => (
+                "externalTime",
+                format!("{}, {}", time_col(self)?, self.duration()?),
+                false,
+            ),
             9 => {
                 let mut a = format!("{}, {}", time_col(self)?, self.duration()?);
                 if self.chance(1, 3)? {
@@ -508,7 +581,11 @@ impl<'a, 'b> Gen<'a, 'b> {
             12 => ("unique", any_col(self)?, false),
             _ => ("firstUnique", any_col(self)?, false),
         };
-        let kind = if self.chance(1, 32)? { self.fuzz_text(8)? } else { kind.to_string() };
+        let kind = if self.chance(1, 32)? {
+            self.fuzz_text(8)?
+        } else {
+            kind.to_string()
+        };
         Ok((format!("WINDOW({}, {args})", quote_str(&kind)), cols))
     }
 
@@ -545,7 +622,10 @@ impl<'a, 'b> Gen<'a, 'b> {
             }
         }
         if self.chance(1, 8)? {
-            with.push(format!("overflow = '{}'", self.pick(&["block", "drop_newest", "drop_oldest"])?));
+            with.push(format!(
+                "overflow = '{}'",
+                self.pick(&["block", "drop_newest", "drop_oldest"])?
+            ));
         }
         if self.chance(1, 8)? {
             with.push(format!("queue_capacity = {}", self.small_count()?));
@@ -561,10 +641,28 @@ impl<'a, 'b> Gen<'a, 'b> {
 
     /// INSERT ... INTO `out` SELECT ... FROM `input` ...
     pub fn query(&mut self, input: &str, out: &str) -> Result<String> {
-        let events = self.pick(&["", "", "", "CURRENT ", "EXPIRED ", "ALL ", "CURRENT EVENTS ", "EXPIRED EVENTS ", "ALL EVENTS "])?;
+        let events = self.pick(&[
+            "",
+            "",
+            "",
+            "CURRENT ",
+            "EXPIRED ",
+            "ALL ",
+            "CURRENT EVENTS ",
+            "EXPIRED EVENTS ",
+            "ALL EVENTS ",
+        ])?;
         let mut s = format!("INSERT {events}INTO {out} SELECT ");
-        self.alias = if self.chance(1, 4)? { Some("a".into()) } else { None };
-        let window = if self.chance(2, 3)? { Some(self.window()?) } else { None };
+        self.alias = if self.chance(1, 4)? {
+            Some("a".into())
+        } else {
+            None
+        };
+        let window = if self.chance(2, 3)? {
+            Some(self.window()?)
+        } else {
+            None
+        };
         self.window_cols = window.as_ref().is_some_and(|w| w.1);
         // 0: plain rows, 1: aggregates without GROUP BY, 2: GROUP BY.
         let shape = self.u.int_in_range(0..=2)?;
@@ -692,7 +790,11 @@ impl<'a, 'b> Gen<'a, 'b> {
         if self.chance(1, 3)? {
             let src = self.pick(&["S", "O"])?;
             let q = if src == "O" {
-                let w = if self.chance(1, 2)? { format!(" {}", self.window()?.0) } else { String::new() };
+                let w = if self.chance(1, 2)? {
+                    format!(" {}", self.window()?.0)
+                } else {
+                    String::new()
+                };
                 let item = self.pick(&["*", "COUNT(*)", "COUNT(*) AS n, MAX(c0)"])?;
                 format!("INSERT INTO O2 SELECT {item} FROM O{w}")
             } else {
@@ -756,7 +858,11 @@ pub fn run(data: &[u8]) {
     if !ok {
         return;
     }
-    let subs: Vec<_> = script.outputs.iter().filter_map(|o| e.subscribe(o).ok()).collect();
+    let subs: Vec<_> = script
+        .outputs
+        .iter()
+        .filter_map(|o| e.subscribe(o).ok())
+        .collect();
     let input = e.input("S").expect("S exists");
     let _ = feed(&mut u, &e, &input, script.event_time.is_some());
     e.flush().expect("flush");
@@ -784,7 +890,11 @@ fn feed(u: &mut Unstructured, e: &Engine, input: &abi::Input, event_time: bool) 
         }
         match u.int_in_range(0..=9)? {
             0 => {
-                let _ = input.watermark(if event_time { ts + u.int_in_range(-500..=2_000)? } else { u.arbitrary()? });
+                let _ = input.watermark(if event_time {
+                    ts + u.int_in_range(-500..=2_000)?
+                } else {
+                    u.arbitrary()?
+                });
             }
             1 => {
                 now += u.int_in_range(0..=3_000)?;
@@ -804,15 +914,40 @@ fn feed(u: &mut Unstructured, e: &Engine, input: &abi::Input, event_time: bool) 
                     let edge = u.ratio(1, 8)?;
                     match ty {
                         Ty::Bool => input.set_bool(c, u.arbitrary()?),
-                        Ty::Int => input.set_i32(c, if edge { u.arbitrary()? } else { u.int_in_range(-5..=20)? }),
+                        Ty::Int => input.set_i32(
+                            c,
+                            if edge {
+                                u.arbitrary()?
+                            } else {
+                                u.int_in_range(-5..=20)?
+                            },
+                        ),
                         Ty::BigInt | Ty::Ts => {
                             ts += u.int_in_range(-300..=700)?;
                             input.set_i64(c, if edge { u.arbitrary()? } else { ts })
                         }
-                        Ty::Float => input.set_f32(c, if edge { u.arbitrary()? } else { u.int_in_range(-50..=50)? as f32 / 4.0 }),
-                        Ty::Double => input.set_f64(c, if edge { u.arbitrary()? } else { u.int_in_range(0..=200)? as f64 / 2.0 }),
+                        Ty::Float => input.set_f32(
+                            c,
+                            if edge {
+                                u.arbitrary()?
+                            } else {
+                                u.int_in_range(-50..=50)? as f32 / 4.0
+                            },
+                        ),
+                        Ty::Double => input.set_f64(
+                            c,
+                            if edge {
+                                u.arbitrary()?
+                            } else {
+                                u.int_in_range(0..=200)? as f64 / 2.0
+                            },
+                        ),
                         Ty::Str => {
-                            let s: &str = if edge { u.arbitrary()? } else { u.choose(&["A", "B", "ACME", "é", ""])? };
+                            let s: &str = if edge {
+                                u.arbitrary()?
+                            } else {
+                                u.choose(&["A", "B", "ACME", "é", ""])?
+                            };
                             input.set_str(c, s.as_bytes())
                         }
                     }

@@ -252,21 +252,15 @@ unsafe extern "C" fn release_child_schema(s: *mut RawSchema) {
 }
 
 fn build_array(n: &ArrayNode, h: &mut ArrayHolder, out: *mut RawArray, top: bool) {
-    let ptrs: Vec<*const c_void> = n
-        .buffers
-        .iter()
-        .map(|b| b.as_ref().map_or(std::ptr::null(), |b| b.ptr()))
-        .collect();
-    for b in n.buffers.iter().flatten() {
-        h._bufs.push(b.clone());
-    }
-    // The clones own the memory now: point at them, not at `n`.
-    let mut ptrs = ptrs;
-    let mut k = h._bufs.len() - n.buffers.iter().flatten().count();
-    for (p, b) in ptrs.iter_mut().zip(&n.buffers) {
-        if b.is_some() {
-            *p = h._bufs[k].ptr();
-            k += 1;
+    // The holder's clones own the memory: point at them, not at `n`.
+    let mut ptrs: Vec<*const c_void> = Vec::with_capacity(n.buffers.len());
+    for b in &n.buffers {
+        match b {
+            Some(b) => {
+                h._bufs.push(b.clone());
+                ptrs.push(h._bufs.last().unwrap().ptr());
+            }
+            None => ptrs.push(std::ptr::null()),
         }
     }
     let mut children = Vec::new();
@@ -282,10 +276,16 @@ fn build_array(n: &ArrayNode, h: &mut ArrayHolder, out: *mut RawArray, top: bool
         build_array(d, h, raw, false);
         raw
     });
-    let mut ptrs = ptrs;
-    let buffers = if ptrs.is_empty() { std::ptr::null_mut() } else { ptrs.as_mut_ptr() };
-    let mut children = children;
-    let children_ptr = if children.is_empty() { std::ptr::null_mut() } else { children.as_mut_ptr() };
+    let buffers = if ptrs.is_empty() {
+        std::ptr::null_mut()
+    } else {
+        ptrs.as_mut_ptr()
+    };
+    let children_ptr = if children.is_empty() {
+        std::ptr::null_mut()
+    } else {
+        children.as_mut_ptr()
+    };
     // SAFETY: out is a live RawArray allocated by the caller.
     unsafe {
         *out = RawArray {
@@ -373,7 +373,11 @@ fn build_schema(n: &SchemaNode, h: &mut SchemaHolder, out: *mut RawSchema, top: 
         build_schema(d, h, raw, false);
         raw
     });
-    let children_ptr = if children.is_empty() { std::ptr::null_mut() } else { children.as_mut_ptr() };
+    let children_ptr = if children.is_empty() {
+        std::ptr::null_mut()
+    } else {
+        children.as_mut_ptr()
+    };
     unsafe {
         *out = RawSchema {
             format,

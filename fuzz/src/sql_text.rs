@@ -26,7 +26,8 @@ use eddy::{Engine as RustEngine, Status};
 use crate::abi::{self, c_string};
 
 /// Streams and a query every input can refer to.
-pub const PRELUDE: &str = "CREATE STREAM Trades (symbol STRING, price DOUBLE, volume BIGINT, ts TIMESTAMP);\n\
+pub const PRELUDE: &str =
+    "CREATE STREAM Trades (symbol STRING, price DOUBLE, volume BIGINT, ts TIMESTAMP);\n\
      CREATE STREAM Ev (id INT, k VARCHAR, v FLOAT, ok BOOL, t BIGINT) \
      WITH (event_time = 't', watermark_delay = 10, allowed_lateness = 5);\n\
      INSERT INTO Big SELECT symbol, price FROM Trades WHERE price > 100.0;";
@@ -83,7 +84,10 @@ pub fn run(data: &[u8]) {
     match planned {
         Some(Ok(_)) => run_fresh(text.unwrap()),
         Some(Err(e)) => {
-            assert!(!matches!(e.status, Status::Panic | Status::Internal), "planner: {e}");
+            assert!(
+                !matches!(e.status, Status::Panic | Status::Internal),
+                "planner: {e}"
+            );
             let r = with_state(|s| s.c_engine.execute_c(&sql_c));
             let f = r.expect_err("planning failed but eddy_engine_execute succeeded");
             assert_eq!(
@@ -108,7 +112,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed | 1)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         // xorshift64*
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
@@ -116,13 +120,34 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[(self.next() % xs.len() as u64) as usize]
+        xs[(self.next_u64() % xs.len() as u64) as usize]
     }
 }
 
-const I64S: &[i64] = &[0, 1, -1, 7, 100, 1_000, 86_400_000, i64::MAX, i64::MIN, 1_700_000_000_000];
+const I64S: &[i64] = &[
+    0,
+    1,
+    -1,
+    7,
+    100,
+    1_000,
+    86_400_000,
+    i64::MAX,
+    i64::MIN,
+    1_700_000_000_000,
+];
 const I32S: &[i32] = &[0, 1, -1, 3, 42, i32::MAX, i32::MIN];
-const F64S: &[f64] = &[0.0, -0.0, 1.5, 101.0, -3.25, 1e308, f64::NAN, f64::INFINITY, f64::MIN_POSITIVE];
+const F64S: &[f64] = &[
+    0.0,
+    -0.0,
+    1.5,
+    101.0,
+    -3.25,
+    1e308,
+    f64::NAN,
+    f64::INFINITY,
+    f64::MIN_POSITIVE,
+];
 const STRS: &[&str] = &["", "a", "ACME", "é", "ß%_\\", "x'y", "🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀"];
 
 /// Pushes `rows` rows of values from `rng` into `input` (errors allowed,
@@ -132,19 +157,19 @@ pub fn push_rows(input: &mut eddy::Input, schema: &SchemaRef, rng: &mut Rng, row
         input.begin_row().expect("begin_row on an open input");
         for (c, f) in schema.fields().iter().enumerate() {
             let c = c as u32;
-            if rng.next() % 8 == 0 {
+            if rng.next_u64().is_multiple_of(8) {
                 input.set_null(c).unwrap();
                 continue;
             }
             let r = match f.data_type() {
-                DataType::Boolean => input.set_bool(c, rng.next() % 2 == 0),
+                DataType::Boolean => input.set_bool(c, rng.next_u64().is_multiple_of(2)),
                 DataType::Int32 => input.set_i32(c, rng.pick(I32S)),
                 DataType::Int64 | DataType::Timestamp(_, _) => {
                     // Mostly small increasing-ish times, sometimes edges.
-                    let v = if rng.next() % 4 == 0 {
+                    let v = if rng.next_u64().is_multiple_of(4) {
                         rng.pick(I64S)
                     } else {
-                        (rng.next() % 5_000) as i64
+                        (rng.next_u64() % 5_000) as i64
                     };
                     input.set_i64(c, v)
                 }
@@ -196,7 +221,10 @@ pub fn run_fresh(text: &str) {
     }
     let mut rng = Rng::new(text.len() as u64 ^ 0x9e37_79b9_7f4a_7c15);
     let streams = e.streams();
-    let subs: Vec<_> = streams.iter().filter_map(|(n, _)| no_bug(e.subscribe(n))).collect();
+    let subs: Vec<_> = streams
+        .iter()
+        .filter_map(|(n, _)| no_bug(e.subscribe(n)))
+        .collect();
     let mut inputs: Vec<_> = streams
         .iter()
         .filter_map(|(n, s)| no_bug(e.open_input(n)).map(|i| (i, s.clone())))
