@@ -229,3 +229,52 @@ fn arrow_unknown_null_count_without_bitmap_is_accepted() {
     assert_eq!(st, eddy_status::EDDY_ERR_INVALID_ARGUMENT, "{msg}");
     f.still_works();
 }
+
+/// A `vu` (string view) column as arrow-rs exports it: null, views, one
+/// data buffer, variadic lengths.
+fn view_batch() -> (FFI_ArrowArray, FFI_ArrowSchema) {
+    let s = arrow::array::StringViewArray::from(vec!["a string longer than twelve bytes"]);
+    let b = RecordBatch::try_from_iter(vec![
+        ("i", Arc::new(Int32Array::from(vec![7])) as _),
+        ("s", Arc::new(s) as _),
+    ])
+    .unwrap();
+    arrow::ffi::to_ffi(&StructArray::from(b).to_data()).unwrap()
+}
+
+/// arrow_import (the line between producer and consumer duties): a view
+/// array's variadic-lengths buffer gives the sizes of its data buffers.
+/// A negative size is a lie a consumer can see; arrow-rs turned it into a
+/// huge buffer length, against which views pointing anywhere validate. And
+/// with length 0 the lengths buffer was read even when NULL. Fix: the
+/// structural check requires the lengths buffer and refuses negative sizes
+/// (src/capi/arrow_check.rs).
+#[test]
+fn arrow_view_lengths_buffer_is_checked() {
+    let f = Fixture::new();
+    // A NULL variadic-lengths buffer on an empty column.
+    let (mut a, s) = view_batch();
+    unsafe {
+        let raw = &mut *(&mut a as *mut FFI_ArrowArray as *mut RawArray);
+        raw.length = 0;
+        let child = &mut **raw.children.add(1);
+        assert_eq!(child.n_buffers, 4);
+        child.length = 0;
+        *child.buffers.add(3) = ptr::null();
+        (**raw.children).length = 0;
+    }
+    let (st, msg) = f.push(&mut a, &s);
+    assert_eq!(st, eddy_status::EDDY_ERR_INVALID_ARGUMENT, "{msg}");
+    // A negative data buffer size.
+    let (mut a, s) = view_batch();
+    unsafe {
+        let raw = &mut *(&mut a as *mut FFI_ArrowArray as *mut RawArray);
+        let child = &mut **raw.children.add(1);
+        let lengths = *child.buffers.add(3) as *mut i64;
+        *lengths = -1;
+    }
+    let (st, msg) = f.push(&mut a, &s);
+    assert_eq!(st, eddy_status::EDDY_ERR_INVALID_ARGUMENT, "{msg}");
+    assert!(msg.contains("negative"), "{msg}");
+    f.still_works();
+}

@@ -288,11 +288,32 @@ pub enum Lie {
     LengthWild(i64),
     Offset(i8),
     OffsetWild(i64),
-    FlipBit { buffer: u8, bit: u16 },
-    SetOffset { index: u16, value: i32 },
-    SetLargeOffset { index: u16, value: i64 },
-    DataByte { index: u16, byte: u8 },
-    ViewField { view: u16, field: u8, value: i32 },
+    FlipBit {
+        buffer: u8,
+        bit: u16,
+    },
+    SetOffset {
+        index: u16,
+        value: i32,
+    },
+    SetLargeOffset {
+        index: u16,
+        value: i64,
+    },
+    DataByte {
+        index: u16,
+        byte: u8,
+    },
+    /// A negative size in a view array's variadic-lengths buffer.
+    NegativeViewSize {
+        index: u8,
+        value: i64,
+    },
+    ViewField {
+        view: u16,
+        field: u8,
+        value: i32,
+    },
     ReleasedArray,
     ReleasedSchema,
     ArrayDictionary,
@@ -417,6 +438,18 @@ fn tell(lie: &Lie, which: u8, a: &mut ArrayNode, s: &mut SchemaNode) {
                 if !b.is_empty() {
                     let n = b.len();
                     b.bytes_mut()[*index as usize % n] = *byte;
+                }
+            }
+        }
+        Lie::NegativeViewSize { index, value } => {
+            let n = a.buffers.len();
+            if n >= 4 {
+                if let Some(b) = a.buffers[n - 1].as_mut() {
+                    b.grow((n - 3) * 8);
+                    b.write_i64(
+                        *index as usize % (n - 3),
+                        -1 - value.unsigned_abs().min(i64::MAX as u64) as i64,
+                    );
                 }
             }
         }

@@ -186,8 +186,11 @@ pub fn honour_producer_duties(a: &mut ArrayNode, s: Option<&SchemaNode>) {
                 .map(|b| b.as_ref().map_or(0, |b| b.len() as i64))
                 .collect();
             let mut lens = Buf::zeroed(sizes.len() * 8);
+            let old = a.buffers[nb - 1].clone();
             for (i, s) in sizes.iter().enumerate() {
-                lens.write_i64(i, *s);
+                // A negative size is a lie a consumer can see: kept.
+                let told = old.as_ref().and_then(|o| o.read_i64(i)).unwrap_or(0);
+                lens.write_i64(i, if told < 0 { told } else { *s });
             }
             if a.buffers[nb - 1].is_some() {
                 a.buffers[nb - 1] = Some(lens);

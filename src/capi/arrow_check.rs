@@ -125,6 +125,22 @@ unsafe fn check(array: *const RawArray, schema: *const RawSchema, path: &str) ->
             return bad("null_count is not 0 but there is no validity buffer".into());
         }
     }
+    if (format == "vu" || format == "vz") && a.n_buffers > 3 {
+        // The last buffer gives the sizes of the variadic data buffers.
+        // arrow-rs reads it whatever the length (a NULL one was undefined
+        // behaviour), and takes a negative size as a huge buffer against
+        // which any view validates. Sizes cannot be checked, their signs can.
+        let lengths = *a.buffers.add(a.n_buffers as usize - 1) as *const i64;
+        if lengths.is_null() {
+            return bad("the variadic buffer lengths of a view array are NULL".into());
+        }
+        for i in 0..a.n_buffers as usize - 3 {
+            let n = std::ptr::read_unaligned(lengths.add(i));
+            if n < 0 {
+                return bad(format!("view data buffer {i} has a negative size {n}"));
+            }
+        }
+    }
     if want_children > 0 && (a.children.is_null() || s.children.is_null()) {
         return bad("children pointer is NULL".into());
     }
