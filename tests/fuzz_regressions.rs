@@ -278,3 +278,25 @@ fn arrow_view_lengths_buffer_is_checked() {
     assert!(msg.contains("negative"), "{msg}");
     f.still_works();
 }
+
+/// arrow_import: a string column whose last offset is negative. arrow-rs
+/// takes the last offset as the data buffer's size before validating
+/// anything, so -5 became a buffer longer than isize::MAX: undefined
+/// behaviour (an abort in debug builds). Fix: the structural check reads
+/// the last offset and refuses a negative one (src/capi/arrow_check.rs).
+#[test]
+fn arrow_negative_last_offset_is_an_error() {
+    let f = Fixture::new();
+    let (mut a, s) = batch(vec![1], vec!["a"]);
+    unsafe {
+        let raw = &mut *(&mut a as *mut FFI_ArrowArray as *mut RawArray);
+        let child = &mut **raw.children.add(1);
+        let offsets = *child.buffers.add(1) as *mut i32;
+        assert_eq!(*offsets.add(1), 1);
+        *offsets.add(1) = -5;
+    }
+    let (st, msg) = f.push(&mut a, &s);
+    assert_eq!(st, eddy_status::EDDY_ERR_INVALID_ARGUMENT, "{msg}");
+    assert!(msg.contains("negative"), "{msg}");
+    f.still_works();
+}

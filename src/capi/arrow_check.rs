@@ -125,6 +125,26 @@ unsafe fn check(array: *const RawArray, schema: *const RawSchema, path: &str) ->
             return bad("null_count is not 0 but there is no validity buffer".into());
         }
     }
+    if matches!(format, "u" | "z" | "U" | "Z")
+        && (a.length > 0 || a.offset > 0)
+        && !(*a.buffers.add(1)).is_null()
+    {
+        // arrow-rs sizes the data buffer by the last offset, before any
+        // validation: a negative one became a buffer longer than isize::MAX
+        // (undefined behaviour, an abort in debug builds; found by the
+        // arrow_import fuzz target). The offsets buffer holds offset +
+        // length + 1 entries (the producer's duty), so the last can be read.
+        let at = (a.offset as usize).saturating_add(a.length as usize);
+        let offsets = *a.buffers.add(1);
+        let last = if format == "u" || format == "z" {
+            std::ptr::read_unaligned((offsets as *const i32).add(at)) as i64
+        } else {
+            std::ptr::read_unaligned((offsets as *const i64).add(at))
+        };
+        if last < 0 {
+            return bad(format!("the last offset is negative ({last})"));
+        }
+    }
     if (format == "vu" || format == "vz") && a.n_buffers > 3 {
         // The last buffer gives the sizes of the variadic data buffers.
         // arrow-rs reads it whatever the length (a NULL one was undefined
