@@ -14,11 +14,14 @@
 #   9. cross                       one scenario in C, C++, Go, Java, Python: identical output
 #  10. bench                       benchmark correctness smoke: bench/run.sh --quick (every
 #                                  supported workload and path, expected counts and checksums)
-#  11. tsan    (only when asked)   the threaded C tests under ThreadSanitizer, with
+#  11. fuzz                        cargo-fuzz smoke: every fuzz target built and run
+#                                  over its seed corpus, then briefly at random
+#                                  (scripts/fuzz.sh --smoke; fuzz/README.md)
+#  12. tsan    (only when asked)   the threaded C tests under ThreadSanitizer, with
 #                                  libeddy and std instrumented (scripts/tsan.sh)
-#  12. miri    (only when asked)   Miri over the queue and FFI unit tests (scripts/miri.sh)
+#  13. miri    (only when asked)   Miri over the queue and FFI unit tests (scripts/miri.sh)
 #
-# Stages 11 and 12 build the Rust standard library and every dependency
+# Stages 12 and 13 build the Rust standard library and every dependency
 # again (instrumented, or for Miri): 10+ minutes each on the 2-core CI
 # machine, which would take a CI run past its 40-minute budget. They run
 # when EDDY_EXTRA names them:  EDDY_EXTRA="tsan miri" bash scripts/test.sh
@@ -31,7 +34,7 @@
 # Environment:
 #   EDDY_BUILD_ROOT   where build trees go (default: <repo>/build)
 #   CARGO_TARGET_DIR  shared cargo target dir (default: $EDDY_BUILD_ROOT/cargo-target)
-#   EDDY_SKIP         space-separated stages to skip: cargo cmake sanitize valgrind python go java cross bench
+#   EDDY_SKIP         space-separated stages to skip: cargo cmake sanitize valgrind python go java cross bench fuzz
 #   EDDY_EXTRA        space-separated extra stages to run: tsan miri
 set -euo pipefail
 
@@ -234,6 +237,12 @@ if ! skipped bench; then
     # dir and arguments, so cargo finds nothing to do); results go to
     # $BUILD_ROOT/bench/quick, not bench/results.
     bash bench/run.sh --quick --out "$BUILD_ROOT/bench/quick"
+fi
+
+# ---------------------------------------------------------------------------
+if ! skipped fuzz; then
+    section "fuzz: cargo-fuzz smoke (seed corpus + short random run)"
+    bash scripts/fuzz.sh --smoke
 fi
 
 # ---------------------------------------------------------------------------

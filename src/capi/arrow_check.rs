@@ -72,6 +72,12 @@ unsafe fn check(array: *const RawArray, schema: *const RawSchema, path: &str) ->
     let Ok(format) = CStr::from_ptr(s.format).to_str() else {
         return bad("schema format is not UTF-8".into());
     };
+    // arrow-rs panics on a name that is not UTF-8 (`FFI_ArrowSchema::name`
+    // expects it): refuse it here (found writing the arrow_import fuzz
+    // target; tests/fuzz_regressions.rs).
+    if !s.name.is_null() && CStr::from_ptr(s.name).to_str().is_err() {
+        return bad("schema name is not UTF-8".into());
+    }
     let Some(buffers) = expected_buffers(format) else {
         return Err(Error::schema(format!(
             "Arrow type with format '{format}' at {path} is not accepted by eddy streams \
@@ -112,8 +118,47 @@ unsafe fn check(array: *const RawArray, schema: *const RawSchema, path: &str) ->
                 return bad(format!("buffer {i} is NULL"));
             }
         }
-        if (*a.buffers).is_null() && a.null_count != 0 && a.n_buffers > 0 && format != "+s" {
+        // null_count -1 means "not computed": with no bitmap there are no
+        // nulls, a valid array (refusing it was found by the arrow_import
+        // fuzz target).
+        if (*a.buffers).is_null() && a.null_count > 0 && a.n_buffers > 0 && format != "+s" {
             return bad("null_count is not 0 but there is no validity buffer".into());
+        }
+    }
+    if matches!(format, "u" | "z" | "U" | "Z")
+        && (a.length > 0 || a.offset > 0)
+        && !(*a.buffers.add(1)).is_null()
+    {
+        // arrow-rs sizes the data buffer by the last offset, before any
+        // validation: a negative one became a buffer longer than isize::MAX
+        // (undefined behaviour, an abort in debug builds; found by the
+        // arrow_import fuzz target). The offsets buffer holds offset +
+        // length + 1 entries (the producer's duty), so the last can be read.
+        let at = (a.offset as usize).saturating_add(a.length as usize);
+        let offsets = *a.buffers.add(1);
+        let last = if format == "u" || format == "z" {
+            std::ptr::read_unaligned((offsets as *const i32).add(at)) as i64
+        } else {
+            std::ptr::read_unaligned((offsets as *const i64).add(at))
+        };
+        if last < 0 {
+            return bad(format!("the last offset is negative ({last})"));
+        }
+    }
+    if (format == "vu" || format == "vz") && a.n_buffers > 3 {
+        // The last buffer gives the sizes of the variadic data buffers.
+        // arrow-rs reads it whatever the length (a NULL one was undefined
+        // behaviour), and takes a negative size as a huge buffer against
+        // which any view validates. Sizes cannot be checked, their signs can.
+        let lengths = *a.buffers.add(a.n_buffers as usize - 1) as *const i64;
+        if lengths.is_null() {
+            return bad("the variadic buffer lengths of a view array are NULL".into());
+        }
+        for i in 0..a.n_buffers as usize - 3 {
+            let n = std::ptr::read_unaligned(lengths.add(i));
+            if n < 0 {
+                return bad(format!("view data buffer {i} has a negative size {n}"));
+            }
         }
     }
     if want_children > 0 && (a.children.is_null() || s.children.is_null()) {

@@ -252,7 +252,13 @@ impl BatchWindow {
         match self.assign {
             Assign::Anchored { size, .. } => {
                 let a = *self.anchor.get_or_insert(ts);
-                let start = a + floor_div(ts.saturating_sub(a), size) * size;
+                // In i128: with times near the ends of i64 (an anchor at
+                // i64::MAX, a later row at i64::MIN) the i64 arithmetic
+                // overflowed (found by the sql fuzz target). A start below
+                // i64::MIN is clamped to it.
+                let (a128, ts128, size128) = (a as i128, ts as i128, size as i128);
+                let start = a128 + (ts128 - a128).div_euclid(size128) * size128;
+                let start = start.max(i64::MIN as i128) as i64;
                 out.push((start, start.saturating_add(size)));
             }
             Assign::Hopping { size, slide } => {

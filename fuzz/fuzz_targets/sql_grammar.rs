@@ -1,0 +1,5 @@
+#![no_main]
+//! See fuzz/README.md and eddy_fuzz::grammar.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| eddy_fuzz::grammar::run(data));

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Fuzzing eddy with cargo-fuzz (libFuzzer). Targets and what they cover:
+# fuzz/README.md.
+#
+#   scripts/fuzz.sh SECONDS [TARGET...]   each target for SECONDS (a campaign)
+#   scripts/fuzz.sh --runs N [TARGET...]  each target for N executions
+#   scripts/fuzz.sh --smoke               CI: build every target, run each over
+#                                         its committed seed corpus, then a short
+#                                         random run (about a minute in all)
+#
+# Campaigns run one target at a time, one libFuzzer job, under `nice -n 19`
+# (the machine is shared), write new inputs to fuzz/work/<target>/ (the
+# committed seeds in fuzz/corpus/<target>/ are only read), logs to
+# fuzz/logs/<target>.log and crashes to fuzz/artifacts/<target>/. At the end
+# a table gives executions, seconds and executions per second per target.
+#
+# Environment:
+#   FUZZ_BUILD_FLAGS  flags for `cargo fuzz build/run` (e.g. "-s none"; by
+#                     default the smoke uses "--dev -s none --target-dir
+#                     target/smoke", campaigns cargo-fuzz's default: release
+#                     + debug assertions + AddressSanitizer, in fuzz/target)
+#   FUZZ_ARGS         extra libFuzzer flags for every target
+#
+# Needs a nightly toolchain and cargo-fuzz; both are installed when missing
+# (rustup toolchain install nightly; cargo install cargo-fuzz --locked).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT/fuzz"
+ALL_TARGETS=(sql sql_grammar arrow_import appender)
+
+MODE=time
+SECONDS_PER=""
+RUNS=""
+case "${1:-}" in
+    --smoke) MODE=smoke; shift ;;
+    --runs) MODE=runs; RUNS="${2:?--runs needs a number}"; shift 2 ;;
+    '' | -h | --help) sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) SECONDS_PER="$1"; shift ;;
+esac
+TARGETS=("$@")
+[ "${#TARGETS[@]}" -gt 0 ] || TARGETS=("${ALL_TARGETS[@]}")
+
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+    echo "installing the nightly toolchain (cargo-fuzz needs it)"
+    rustup toolchain install nightly --profile minimal
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "installing cargo-fuzz"
+    t0=$(date +%s)
+    cargo install cargo-fuzz --locked
+    echo "cargo-fuzz installed in $(( $(date +%s) - t0 ))s"
+fi
+
+if [ "$MODE" = smoke ]; then
+    # A debug build without sanitizer in its own target dir: the cheapest
+    # cold build, and no rebuild of the campaign build (other flags).
+    BUILD_FLAGS=(${FUZZ_BUILD_FLAGS:---dev -s none --target-dir target/smoke})
+    NICE=()
+else
+    BUILD_FLAGS=(${FUZZ_BUILD_FLAGS:-})
+    NICE=(nice -n 19)
+fi
+
+# Per-target libFuzzer options: the sql target gets the SQL dictionary.
+target_args() {
+    case "$1" in
+        sql) echo "-dict=dict/sql.dict" ;;
+        *) echo "" ;;
+    esac
+}
+
+t0=$(date +%s)
+"${NICE[@]}" cargo +nightly fuzz build "${BUILD_FLAGS[@]}"
+echo "fuzz build: $(( $(date +%s) - t0 ))s"
+
+mkdir -p logs
+RESULTS=()
+FAILED=0
+
+# run_target <target> <work dir> <libFuzzer args...>: runs, records execs.
+run_target() {
+    local t="$1" work="$2"
+    shift 2
+    local log="logs/$t.log" start rc=0 execs secs
+    mkdir -p "$work" "artifacts/$t"
+    start=$(date +%s)
+    # shellcheck disable=SC2046
+    "${NICE[@]}" cargo +nightly fuzz run "${BUILD_FLAGS[@]}" "$t" "$work" "corpus/$t" -- \
+        -jobs=1 -workers=1 -timeout=60 -rss_limit_mb=4096 -print_final_stats=1 \
+        -artifact_prefix="artifacts/$t/" $(target_args "$t") ${FUZZ_ARGS:-} "$@" >"$log" 2>&1 || rc=$?
+    secs=$(( $(date +%s) - start ))
+    execs=$(grep -aoE 'stat::number_of_executed_units: *[0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+$' || true)
+    execs="${execs:-?}"
+    if [ "$rc" -ne 0 ]; then
+        FAILED=1
+        echo "!! $t failed (exit $rc); last lines of $log:"
+        tail -n 40 "$log"
+    fi
+    local rate="?"
+    if [ "$execs" != "?" ] && [ "$secs" -gt 0 ]; then rate=$(( execs / secs )); fi
+    RESULTS+=("$(printf '%-14s %12s %8ss %10s/s %s' "$t" "$execs" "$secs" "$rate" "$([ "$rc" -eq 0 ] && echo ok || echo FAILED)")")
+    echo "${RESULTS[-1]}"
+}
+
+for t in "${TARGETS[@]}"; do
+    case "$MODE" in
+        smoke)
+            # 1. every committed seed once (no mutation), 2. a short random
+            # run from those seeds, in a throw-away work dir.
+            work="$(mktemp -d)"
+            run_target "$t" "$work" -runs=0
+            run_target "$t" "$work" -max_total_time=10
+            rm -rf "$work"
+            ;;
+        runs) run_target "$t" "work/$t" -runs="$RUNS" ;;
+        time) run_target "$t" "work/$t" -max_total_time="$SECONDS_PER" ;;
+    esac
+done
+
+printf '\n%-14s %12s %9s %12s\n' target executions time exec/s
+for r in "${RESULTS[@]}"; do echo "$r"; done
+echo "total: $(( $(date +%s) - t0 ))s"
+exit "$FAILED"
