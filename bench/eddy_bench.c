@@ -932,6 +932,7 @@ static _Noreturn void usage(const char *msg) {
             "       eddy_bench -w W1 -p rows --latency RATE [--seconds S] [-c thread|inline] [-d pull|callback]\n"
             "  -n N          input rows per stream (default 10000000)\n"
             "  -o OPTIONS    eddy_engine_open options (default \"%s\")\n"
+            "  -O KEY=VALUE  one more option on top of those (e.g. -O idle_spin_us=0)\n"
             "  -d MODE       results read with eddy_subscription_next (pull, default) or a\n"
             "                callback run by eddy_engine_poll (callback)\n"
             "  --latency R   latency mode: W1 per-event paced at R events/s\n"
@@ -976,6 +977,14 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "-o") == 0) {
             NEED_VALUE();
             g_cfg.options = v;
+        } else if (strcmp(a, "-O") == 0) {
+            /* One more option on top of the current ones (a later key wins). */
+            NEED_VALUE();
+            size_t len = strlen(g_cfg.options) + strlen(v) + 2;
+            char *joined = (char *)malloc(len);
+            if (joined == NULL) fail("out of memory");
+            snprintf(joined, len, "%s;%s", g_cfg.options, v);
+            g_cfg.options = joined; /* lives as long as the process */
         } else if (strcmp(a, "-d") == 0) {
             NEED_VALUE();
             if (strcmp(v, "pull") == 0)

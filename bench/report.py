@@ -166,15 +166,18 @@ class Report:
         return out
 
     def latency_table(self):
-        out = ["| rate (ev/s) | consumer | delivery | p50 µs | p99 µs | p99.9 µs | max µs | mean µs | achieved rate | producer max behind µs | answer |",
-               "|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in sorted(self.latency, key=lambda r: (r.get("rate", 0), r.get("consumer", ""), r.get("delivery", ""))):
+        out = ["| rate (ev/s) | options | consumer | delivery | p50 µs | p99 µs | p99.9 µs | max µs | mean µs | achieved rate | pushes > 10 µs late | answer |",
+               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in sorted(self.latency, key=lambda r: (r.get("rate", 0), r.get("extra_options", ""),
+                                                     r.get("consumer", ""), r.get("delivery", ""))):
+            opt = r.get("extra_options") or "defaults"
             if r.get("status") == "error":
-                out.append(f"| {r.get('rate', 0):,.0f} | {r.get('consumer')} | {r.get('delivery')} | error: {r.get('error')} |||||||")
+                out.append(f"| {r.get('rate', 0):,.0f} | {opt} | {r.get('consumer')} | {r.get('delivery')} | error: {r.get('error')} ||||||||")
                 continue
-            out.append("| {:,.0f} | {} | {} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {:,.0f} | {:.0f} | {} |".format(
-                r["rate"], r["consumer"], r["delivery"], r["p50_us"], r["p99_us"], r["p999_us"], r["max_us"],
-                r["mean_us"], r["achieved_rate"], r["producer_max_behind_us"], "ok" if r.get("ok") else "**WRONG**"))
+            late = 100.0 * r.get("pushes_over_10us_late", 0) / max(1, r.get("n", 0))
+            out.append("| {:,.0f} | {} | {} | {} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {:,.0f} | {:.0f} % | {} |".format(
+                r["rate"], opt, r["consumer"], r["delivery"], r["p50_us"], r["p99_us"], r["p999_us"], r["max_us"],
+                r["mean_us"], r["achieved_rate"], late, "ok" if r.get("ok") else "**WRONG**"))
         return out
 
     def best_latency(self, rate):
@@ -267,7 +270,8 @@ class Report:
             if b:
                 met = b["p99_us"] <= LAT_TARGET["p99_us"] and b["p999_us"] <= LAT_TARGET["p999_us"]
                 L += ["", f"Target at {LAT_TARGET['rate']:,} ev/s: p99 ≤ {LAT_TARGET['p99_us']} µs and p99.9 ≤ "
-                      f"{LAT_TARGET['p999_us']} µs. Best configuration ({b['consumer']} consumer, {b['delivery']}): "
+                      f"{LAT_TARGET['p999_us']} µs. Best configuration ({b['consumer']} consumer, {b['delivery']}, "
+                      f"{b.get('extra_options') or 'default options'}): "
                       f"p99 {b['p99_us']:.1f} µs, p99.9 {b['p999_us']:.1f} µs: " + ("met." if met else "**not met**.")]
         if self.jitter:
             L += ["", f"{h} Machine baseline", "",
@@ -386,7 +390,8 @@ class Report:
                 continue
             for k, (key, name) in enumerate(pct):
                 ax2.bar(j + (k - 1.5) * 0.2, b[key], 0.2, color=colors[k], label=name if j == 0 else None)
-            ax2.text(j, 0.12, f"{b['consumer']}/{b['delivery']}", ha="center", fontsize=7)
+            ax2.text(j, 0.12, f"{b['consumer']}/{b['delivery']}\n{b.get('extra_options') or 'defaults'}",
+                     ha="center", fontsize=7)
         if rates:
             ax2.axhline(LAT_TARGET["p99_us"], color="#2a2", ls="--", lw=1, label="target p99 (100k ev/s)")
             ax2.axhline(LAT_TARGET["p999_us"], color="#a22", ls=":", lw=1, label="target p99.9 (100k ev/s)")

@@ -37,6 +37,7 @@ PEER="${PEER:-1}"
 LATENCY="${LATENCY:-1}"
 LAT_SECONDS="${LAT_SECONDS:-2}"
 LAT_RATES="${LAT_RATES:-100000 1000000}"
+LAT_EXTRA="${LAT_EXTRA:-- idle_spin_us=0}"   # option sets for the latency runs ("-": the defaults)
 QUICK=0
 OUT="${OUT:-}"
 # LaminarDB's W4 (MATCH_RECOGNIZE) is not applied and its W5 (interval join)
@@ -64,7 +65,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 if [ "$QUICK" -eq 1 ]; then
-    N=200000; SMALL_N=0; RUNS=1; PEER=0; LAT_SECONDS=0.2; LAT_RATES=100000
+    N=200000; SMALL_N=0; RUNS=1; PEER=0; LAT_SECONDS=0.2; LAT_RATES=100000; LAT_EXTRA=-
     OUT="${OUT:-$ROOT/build/bench/quick}"
 fi
 OUT="${OUT:-$ROOT/bench/results}"
@@ -238,15 +239,22 @@ done
 if [ "$LATENCY" -eq 1 ]; then
     echo "== latency, W1 per-event, ${LAT_SECONDS}s per rate"
     baseline "before the latency runs"
-    for rate in $LAT_RATES; do
-        for c in thread inline; do
-            for d in pull callback; do
-                rc=0
-                line="$(timeout 300 "$DRIVER" -w W1 -p rows --latency "$rate" --seconds "$LAT_SECONDS" -c "$c" -d "$d" ${EDDY_OPTIONS:+-o "$EDDY_OPTIONS"})" || rc=$?
-                [ -n "$line" ] || line="{\"engine\":\"eddy\",\"mode\":\"latency\",\"workload\":\"W1\",\"rate\":$rate,\"consumer\":\"$c\",\"delivery\":\"$d\",\"status\":\"error\",\"ok\":false,\"error\":\"driver exited $rc\"}"
-                echo "$line" >>"$RAW"
-                printf '  %8s ev/s %-6s %-8s: %s\n' "$rate" "$c" "$d" "$(printf '%s' "$line" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r.get("status"), "p50", r.get("p50_us"), "p99", r.get("p99_us"), "p99.9", r.get("p999_us"), "max", r.get("max_us"), "us", r.get("error") or "")' 2>/dev/null || echo "unreadable: $line")"
-                if [ "$rc" -ne 0 ]; then FAILED=1; fi
+    # Every consumer, with the engine's default options and with the worker
+    # not spinning when idle (idle_spin_us=0): on two cores a worker that spins
+    # between events competes with the producer and the consumer.
+    for extra in $LAT_EXTRA; do
+        for rate in $LAT_RATES; do
+            for c in thread inline; do
+                for d in pull callback; do
+                    rc=0
+                    line="$(timeout 300 "$DRIVER" -w W1 -p rows --latency "$rate" --seconds "$LAT_SECONDS" -c "$c" -d "$d" \
+                        ${EDDY_OPTIONS:+-o "$EDDY_OPTIONS"} $([ "$extra" != "-" ] && echo "-O $extra"))" || rc=$?
+                    [ -n "$line" ] || line="{\"engine\":\"eddy\",\"mode\":\"latency\",\"workload\":\"W1\",\"rate\":$rate,\"consumer\":\"$c\",\"delivery\":\"$d\",\"status\":\"error\",\"ok\":false,\"error\":\"eddy_bench $(exit_reason "$rc" 0)\"}"
+                    echo "$line" | sed "s/^{/{\"extra_options\":\"$([ "$extra" != "-" ] && echo "$extra")\",/" >>"$RAW"
+                    printf '  %8s ev/s %-6s %-8s %-16s: %s\n' "$rate" "$c" "$d" "$([ "$extra" != "-" ] && echo "$extra" || echo defaults)" \
+                        "$(printf '%s' "$line" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r.get("status"), "p50", r.get("p50_us"), "p99", r.get("p99_us"), "p99.9", r.get("p999_us"), "max", r.get("max_us"), "us", r.get("error") or "")' 2>/dev/null || echo "unreadable: $line")"
+                    if [ "$rc" -ne 0 ]; then FAILED=1; fi
+                done
             done
         done
     done

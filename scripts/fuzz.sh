@@ -8,10 +8,13 @@
 #                                         its committed seed corpus, then a short
 #                                         random run (about a minute in all)
 #
-# Campaigns run one target at a time, one libFuzzer job, under `nice -n 19`
+# Campaigns run one target at a time, one libFuzzer job in-process (the
+# default; -jobs=1 -workers=1 runs the same single job in a child whose
+# fuzz-0.log in the working directory collides between runs), under `nice -n 19`
 # (the machine is shared), write new inputs to fuzz/work/<target>/ (the
 # committed seeds in fuzz/corpus/<target>/ are only read), logs to
-# fuzz/logs/<target>.log and crashes to fuzz/artifacts/<target>/. At the end
+# fuzz/logs/<target>.log (smoke: smoke-<target>.log) and crashes to
+# fuzz/artifacts/<target>/. At the end
 # a table gives executions, seconds and executions per second per target.
 #
 # Environment:
@@ -35,7 +38,7 @@ RUNS=""
 case "${1:-}" in
     --smoke) MODE=smoke; shift ;;
     --runs) MODE=runs; RUNS="${2:?--runs needs a number}"; shift 2 ;;
-    '' | -h | --help) sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    '' | -h | --help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
     *) SECONDS_PER="$1"; shift ;;
 esac
 TARGETS=("$@")
@@ -55,7 +58,9 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "cargo-fuzz installed in $(( $(date +%s) - t0 ))s"
 fi
 
+LOG_PREFIX=""
 if [ "$MODE" = smoke ]; then
+    LOG_PREFIX="smoke-"
     # A debug build without sanitizer in its own target dir: the cheapest
     # cold build, and no rebuild of the campaign build (other flags).
     BUILD_FLAGS=(${FUZZ_BUILD_FLAGS:---dev -s none --target-dir target/smoke})
@@ -85,12 +90,12 @@ FAILED=0
 run_target() {
     local t="$1" work="$2"
     shift 2
-    local log="logs/$t.log" start rc=0 execs secs
+    local log="logs/$LOG_PREFIX$t.log" start rc=0 execs secs
     mkdir -p "$work" "artifacts/$t"
     start=$(date +%s)
     # shellcheck disable=SC2046
     "${NICE[@]}" cargo +nightly fuzz run "${BUILD_FLAGS[@]}" "$t" "$work" "corpus/$t" -- \
-        -jobs=1 -workers=1 -timeout=60 -rss_limit_mb=4096 -print_final_stats=1 \
+        -timeout=60 -rss_limit_mb=4096 -print_final_stats=1 \
         -artifact_prefix="artifacts/$t/" $(target_args "$t") ${FUZZ_ARGS:-} "$@" >"$log" 2>&1 || rc=$?
     secs=$(( $(date +%s) - start ))
     execs=$(grep -aoE 'stat::number_of_executed_units: *[0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+$' || true)

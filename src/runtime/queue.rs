@@ -211,6 +211,16 @@ impl InputQueue {
         self.tail.load(Ordering::Acquire) & !SEALED
     }
 
+    /// Pointer to arena byte `at`, derived from the whole arena: a pointer
+    /// from one cell (`arena[at].get()`) may only touch that one byte, and
+    /// copying a whole string through it is undefined behaviour (Miri).
+    #[inline]
+    fn arena_ptr(&self, at: usize) -> *mut u8 {
+        debug_assert!(at <= self.arena.len());
+        // SAFETY: in bounds; UnsafeCell<u8> has u8's layout.
+        UnsafeCell::raw_get(unsafe { self.arena.as_ptr().add(at) })
+    }
+
     #[inline]
     fn meta(&self, pos: u64) -> *mut Meta {
         self.meta[(pos & self.mask) as usize].get()
@@ -335,9 +345,7 @@ impl InputQueue {
                             let (off, len) = ((v >> 32) as usize, (v & 0xffff_ffff) as usize);
                             // SAFETY: the producer wrote [off, off+len) before
                             // publishing this slot; the range never wraps.
-                            let bytes = unsafe {
-                                std::slice::from_raw_parts(self.arena[off].get() as *const u8, len)
-                            };
+                            let bytes = unsafe { std::slice::from_raw_parts(self.arena_ptr(off), len) };
                             data.extend_from_slice(bytes);
                         }
                         offsets.push(data.len() as i32);
@@ -604,7 +612,7 @@ impl Producer {
                 *q.valid[slot * q.null_words + w].get() = *word;
             }
             if bytes > 0 {
-                let dst = q.arena[base as usize].get();
+                let dst = q.arena_ptr(base as usize);
                 std::ptr::copy_nonoverlapping(stage.strs.as_ptr(), dst, bytes as usize);
             }
         }
