@@ -300,3 +300,26 @@ fn arrow_negative_last_offset_is_an_error() {
     assert!(msg.contains("negative"), "{msg}");
     f.still_works();
 }
+
+/// sql_grammar: `WINDOW('hopping', INTERVAL '2 DAYS', 1)` puts every event
+/// in 172,800,000 windows: the first row made the worker allocate
+/// gigabytes (an out-of-memory abort under the fuzzer's 4 GiB limit).
+/// Fix: a sliding window may put an event in at most 10,000 windows
+/// (src/sql/window.rs); more is EDDY_ERR_SQL naming the count.
+#[test]
+fn sliding_window_with_too_many_windows_per_event_is_refused() {
+    let e = eddy::Engine::open("clock=manual").unwrap();
+    e.execute("CREATE STREAM S (n INT)").unwrap();
+    let err = e
+        .execute("INSERT INTO O SELECT COUNT(*) AS c FROM S WINDOW('hopping', INTERVAL '2 DAYS', 1)")
+        .expect_err("172,800,000 windows per event");
+    assert_eq!(err.status, eddy::Status::Sql, "{}", err.message);
+    assert!(err.message.contains("172800000 windows"), "{}", err.message);
+    // At the limit it plans and runs.
+    e.execute("INSERT INTO O SELECT COUNT(*) AS c FROM S WINDOW('sliding', 10000, 1)")
+        .unwrap();
+    let mut input = e.open_input("S").unwrap();
+    input.begin_row().unwrap();
+    input.end_row().unwrap();
+    e.flush(10_000).unwrap();
+}

@@ -849,6 +849,9 @@ pub fn run(data: &[u8]) {
     let Ok(script) = Gen::new(&mut u).script() else {
         return;
     };
+    if std::env::var_os("EDDY_FUZZ_PRINT").is_some() {
+        eprintln!("{}", script.text());
+    }
     let e = Engine::open(crate::sql_text::FRESH_OPTIONS);
     let ok = if script.one_call {
         e.execute(&script.text()).is_ok()
