@@ -13,10 +13,10 @@ use crate::sql::ast::{ExprAt, SqlExpr, WindowSpec};
 use crate::sql::plan::WindowPlan;
 use crate::types::type_name;
 
-/// Every kind, as written in messages.
 /// Most windows one event may belong to (a sliding window's size / slide).
-pub const MAX_WINDOWS_PER_EVENT: u64 = 10_000;
+pub(crate) const MAX_WINDOWS_PER_EVENT: u64 = 10_000;
 
+/// Every kind, as written in messages.
 const KINDS: &str = "length, lengthBatch, time, timeBatch, tumbling, sliding (hopping), session, \
                      externalTime, externalTimeBatch, delay, sort, unique, firstUnique";
 
@@ -70,7 +70,7 @@ pub fn analyze(w: &WindowSpec, stream: &str, schema: &SchemaRef) -> Result<Windo
             let per_event = (size as u64).div_ceil(slide as u64);
             if per_event > MAX_WINDOWS_PER_EVENT {
                 return Err(Error::sql(format!(
-                    "{}: window '{}' of size {size} ms and slide {slide} ms would put every event                      in {per_event} windows; at most {MAX_WINDOWS_PER_EVENT} are allowed (use a                      larger slide)",
+                    "{}: window '{}' of size {size} ms and slide {slide} ms would put every event in {per_event} windows; at most {MAX_WINDOWS_PER_EVENT} are allowed (use a larger slide)",
                     a.pos(1),
                     a.kind
                 )));
