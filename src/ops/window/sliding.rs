@@ -120,6 +120,9 @@ pub(crate) struct Timed {
     /// Held events ordered by (time, arrival).
     buf: VecDeque<(i64, u64, RowRef)>,
     seq: u64,
+    /// delay: events leave in time order, which is not arrival order; they
+    /// are numbered as they are released, the order aggregates see them in.
+    released: u64,
     max_col: i64,
 }
 
@@ -132,6 +135,7 @@ impl Timed {
             expires,
             buf: VecDeque::new(),
             seq: 0,
+            released: 0,
             max_col: i64::MIN,
         }
     }
@@ -144,6 +148,12 @@ impl Timed {
                 break;
             }
             self.buf.pop_front();
+            let s = if self.expires {
+                s
+            } else {
+                self.released += 1;
+                self.released - 1
+            };
             e.push(r, s, self.expires);
             self.store.release(r);
             if own_triggers {
@@ -229,6 +239,7 @@ impl Window for Timed {
     fn snapshot(&self, w: &mut Vec<u8>) -> Result<()> {
         let (mut t, mut b) = (RefTable::default(), Vec::new());
         put_var(&mut b, self.seq);
+        put_var(&mut b, self.released);
         put_i64(&mut b, self.max_col);
         put_var(&mut b, self.buf.len() as u64);
         for &(ts, s, r) in &self.buf {
@@ -242,6 +253,7 @@ impl Window for Timed {
     fn restore(&mut self, r: &mut Reader<'_>) -> Result<()> {
         let (rows, mut b) = self.store.read_snapshot(TAG_TIMED, r)?;
         self.seq = b.count()?;
+        self.released = b.count()?;
         self.max_col = b.i64()?;
         for _ in 0..b.len()? {
             let key = (b.i64()?, b.count()?);
