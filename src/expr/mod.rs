@@ -179,4 +179,39 @@ impl Expr {
             Expr::Function { data_type, .. } => data_type.clone(),
         }
     }
+
+    /// Every column index the expression reads (with repeats).
+    pub fn for_each_column(&self, f: &mut impl FnMut(usize)) {
+        match self {
+            Expr::Column { index, .. } => f(*index),
+            Expr::Literal(_) => {}
+            Expr::Unary { arg, .. } | Expr::IsNull { arg, .. } | Expr::Cast { arg, .. } => {
+                arg.for_each_column(f)
+            }
+            Expr::Binary { left, right, .. } => {
+                left.for_each_column(f);
+                right.for_each_column(f);
+            }
+            Expr::InList { arg, list, .. } => {
+                arg.for_each_column(f);
+                list.iter().for_each(|e| e.for_each_column(f));
+            }
+            Expr::Like { arg, pattern, .. } => {
+                arg.for_each_column(f);
+                pattern.for_each_column(f);
+            }
+            Expr::Case {
+                branches, else_expr, ..
+            } => {
+                for (w, t) in branches {
+                    w.for_each_column(f);
+                    t.for_each_column(f);
+                }
+                if let Some(e) = else_expr {
+                    e.for_each_column(f);
+                }
+            }
+            Expr::Function { args, .. } => args.iter().for_each(|e| e.for_each_column(f)),
+        }
+    }
 }

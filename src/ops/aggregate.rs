@@ -131,6 +131,10 @@ pub trait GroupsAccumulator: Send {
     /// over the chunk the ops refer to (None for COUNT(*)); its Arrow type is
     /// the argument type given at creation.
     fn apply(&mut self, values: Option<&ArrayRef>, ops: &[AggOp]) -> Result<()>;
+    /// Adds row `rows[i]` of `values` to group `groups[i]` for every i, in
+    /// order, with no output: the tight loop of pre-aggregated batch
+    /// windows. Only accumulators made with `Retraction::Never` take it.
+    fn add_rows(&mut self, values: Option<&ArrayRef>, rows: &[u32], groups: &[u32]) -> Result<()>;
     /// Appends the current result of each listed group to the pending output.
     fn emit_groups(&mut self, groups: &[u32]);
     /// Takes the pending output as one array of the result type, in append
@@ -148,19 +152,42 @@ pub trait GroupsAccumulator: Send {
     fn restore(&mut self, data: &[u8]) -> Result<()>;
 }
 
-/// `fifo` promises that within each group retractions come in the order of
-/// the adds (length and time windows); false allows any live event to be
-/// retracted (sort and unique windows).
+/// Which retractions an accumulator takes; the cheaper the promise, the
+/// cheaper the state (MIN/MAX: a deque, a tree or one value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retraction {
+    /// Any live event may leave (sort and unique windows, event time).
+    Any = 0,
+    /// Within each group events leave in the order they were added (length
+    /// and time windows in arrival order).
+    Fifo = 1,
+    /// Events never leave (batch windows): the only mode `add_rows` takes.
+    Never = 2,
+}
+
+impl From<bool> for Retraction {
+    /// `fifo`: true is `Fifo`, false `Any`.
+    fn from(fifo: bool) -> Retraction {
+        if fifo {
+            Retraction::Fifo
+        } else {
+            Retraction::Any
+        }
+    }
+}
+
 pub fn new_accumulator(
     func: AggFunc,
     arg: Option<&DataType>,
-    fifo: bool,
+    mode: impl Into<Retraction>,
 ) -> std::result::Result<Box<dyn GroupsAccumulator>, String> {
+    let mode = mode.into();
+    let fifo = mode != Retraction::Any;
     func.result_type(arg)?;
     let tag = [
         func as u8,
         arg.and_then(SqlType::from_arrow).map_or(255, |t| t as u8),
-        fifo as u8,
+        mode as u8,
     ];
     let dt = arg.unwrap_or(&DataType::Null);
     fn boxed<F: Func>(f: F, tag: [u8; 3]) -> Box<dyn GroupsAccumulator> {
@@ -204,6 +231,20 @@ pub fn new_accumulator(
     }
     use AggFunc::*;
     Ok(match func {
+        Min | Max if mode == Retraction::Never => by_kind!(|K| boxed(
+            BestF::<K> {
+                max: func == Max,
+                k: PhantomData
+            },
+            tag
+        )),
+        First | Last if mode == Retraction::Never => by_kind!(|K| boxed(
+            PickF::<K> {
+                last: func == Last,
+                k: PhantomData
+            },
+            tag
+        )),
         CountStar => boxed(CountStarF, tag),
         Count => boxed(CountF, tag),
         CountDistinct => by_kind!(|K| boxed(DistinctF::<K>(PhantomData), tag)),
@@ -290,7 +331,7 @@ struct Acc<F: Func> {
     empty: F::State,
     heap: usize,
     out: F::Out,
-    /// Function, argument type and fifo flag: a snapshot restores only into its own kind.
+    /// Function, argument type and `Retraction`: a snapshot restores only into its own kind.
     tag: [u8; 3],
 }
 
@@ -339,6 +380,31 @@ impl<F: Func> GroupsAccumulator for Acc<F> {
                 self.f.emit(st, &mut self.out);
             }
         }
+        Ok(())
+    }
+
+    fn add_rows(&mut self, values: Option<&ArrayRef>, rows: &[u32], groups: &[u32]) -> Result<()> {
+        if self.tag[2] != Retraction::Never as u8 || rows.len() != groups.len() {
+            return Err(Error::internal("add_rows on a retractable accumulator"));
+        }
+        let (col, len) = F::col(values)?;
+        if let Some(&g) = groups.iter().max() {
+            if g as usize >= self.groups.len() {
+                self.grow(g as usize);
+            }
+        }
+        let mut delta = 0isize;
+        for (&row, &g) in rows.iter().zip(groups) {
+            let row = row as usize;
+            if row >= len {
+                return Err(Error::internal(format!(
+                    "aggregate names row {row} of a {len}-row chunk"
+                )));
+            }
+            // In range: grown to the largest group above.
+            delta += self.f.add(&mut self.groups[g as usize], &col, row, 0)?;
+        }
+        self.heap = self.heap.wrapping_add_signed(delta);
         Ok(())
     }
 
@@ -1573,6 +1639,152 @@ impl<K: Kind> Func for TreeF<K> {
 // ---------------------------------------------------------------------------
 // FIRST / LAST: the group's non-NULL values in arrival order.
 
+/// MIN/MAX of a batch window: events never leave, so the best value so far
+/// is the whole state.
+struct BestF<K> {
+    max: bool,
+    k: PhantomData<fn() -> K>,
+}
+
+/// FIRST/LAST of a batch window: the first or latest value added.
+struct PickF<K> {
+    last: bool,
+    k: PhantomData<fn() -> K>,
+}
+
+fn never_retracts(func: &str) -> Error {
+    Error::internal(format!("{func}: an add-only accumulator cannot retract"))
+}
+
+/// The state of `BestF` and `PickF`: one value, and the non-NULL count.
+struct One<K: Kind> {
+    n: u64,
+    v: Option<K::Own>,
+}
+
+impl<K: Kind> Default for One<K> {
+    fn default() -> Self {
+        One { n: 0, v: None }
+    }
+}
+
+fn put_one<K: Kind>(st: &One<K>, w: &mut Vec<u8>) {
+    put_var(w, st.n);
+    if let Some(v) = &st.v {
+        K::put(v, w);
+    }
+}
+
+fn take_one<K: Kind>(r: &mut Reader<'_>) -> Result<One<K>> {
+    let n = r.count()?;
+    let v = if n > 0 { Some(K::take(r)?) } else { None };
+    Ok(One { n, v })
+}
+
+/// Replaces the held value, returning the change in heap bytes.
+#[inline]
+fn set_one<K: Kind>(st: &mut One<K>, r: K::Ref<'_>) -> isize {
+    let o = K::own(r);
+    let grown = K::heap(&o) as isize;
+    let shrunk = st.v.as_ref().map_or(0, |v| K::heap(v)) as isize;
+    st.v = Some(o);
+    grown - shrunk
+}
+
+impl<K: Kind> Func for BestF<K> {
+    type State = One<K>;
+    type Col<'a> = Column<'a, K::Arr>;
+    type Out = K::Builder;
+    fn col(values: Option<&ArrayRef>) -> Result<(Column<'_, K::Arr>, usize)> {
+        column(values)
+    }
+    fn out(&self) -> K::Builder {
+        K::builder()
+    }
+    #[inline]
+    fn add(&self, st: &mut One<K>, col: &Column<'_, K::Arr>, row: usize, _: u64) -> Result<isize> {
+        if !col.valid(row) {
+            return Ok(0);
+        }
+        st.n += 1;
+        let r = K::get(col.arr, row);
+        let better = match &st.v {
+            None => true,
+            Some(v) => {
+                let o = cmp_own::<K>(v, &r);
+                if self.max {
+                    o == Ordering::Less
+                } else {
+                    o == Ordering::Greater
+                }
+            }
+        };
+        Ok(if better { set_one(st, r) } else { 0 })
+    }
+    fn retract(&self, _: &mut One<K>, _: &Column<'_, K::Arr>, _: usize, _: u64) -> Result<isize> {
+        Err(never_retracts(if self.max { "MAX" } else { "MIN" }))
+    }
+    #[inline]
+    fn emit(&self, st: &One<K>, out: &mut K::Builder) {
+        K::append(out, st.v.as_ref().map(|v| K::view(v)))
+    }
+    fn is_empty(st: &One<K>) -> bool {
+        st.n == 0
+    }
+    fn heap(st: &One<K>) -> usize {
+        st.v.as_ref().map_or(0, |v| K::heap(v))
+    }
+    fn put(&self, st: &One<K>, w: &mut Vec<u8>) {
+        put_one(st, w)
+    }
+    fn take(&self, r: &mut Reader<'_>) -> Result<One<K>> {
+        take_one(r)
+    }
+}
+
+impl<K: Kind> Func for PickF<K> {
+    type State = One<K>;
+    type Col<'a> = Column<'a, K::Arr>;
+    type Out = K::Builder;
+    fn col(values: Option<&ArrayRef>) -> Result<(Column<'_, K::Arr>, usize)> {
+        column(values)
+    }
+    fn out(&self) -> K::Builder {
+        K::builder()
+    }
+    #[inline]
+    fn add(&self, st: &mut One<K>, col: &Column<'_, K::Arr>, row: usize, _: u64) -> Result<isize> {
+        if !col.valid(row) {
+            return Ok(0);
+        }
+        st.n += 1;
+        Ok(if self.last || st.v.is_none() {
+            set_one(st, K::get(col.arr, row))
+        } else {
+            0
+        })
+    }
+    fn retract(&self, _: &mut One<K>, _: &Column<'_, K::Arr>, _: usize, _: u64) -> Result<isize> {
+        Err(never_retracts(if self.last { "LAST" } else { "FIRST" }))
+    }
+    #[inline]
+    fn emit(&self, st: &One<K>, out: &mut K::Builder) {
+        K::append(out, st.v.as_ref().map(|v| K::view(v)))
+    }
+    fn is_empty(st: &One<K>) -> bool {
+        st.n == 0
+    }
+    fn heap(st: &One<K>) -> usize {
+        st.v.as_ref().map_or(0, |v| K::heap(v))
+    }
+    fn put(&self, st: &One<K>, w: &mut Vec<u8>) {
+        put_one(st, w)
+    }
+    fn take(&self, r: &mut Reader<'_>) -> Result<One<K>> {
+        take_one(r)
+    }
+}
+
 struct FirstLastF<K> {
     last: bool,
     fifo: bool,
@@ -2726,6 +2938,87 @@ mod tests {
             }
         }
         assert_eq!(runs, 2 * (1 + 7 + 7 + 4 + 4 + 7 + 7 + 4 + 4 + 7 + 7));
+    }
+
+    /// The add-only accumulators of batch windows (`Retraction::Never`,
+    /// fed by `add_rows`) against recomputation, with resets and snapshot
+    /// round trips; they refuse retraction, and `add_rows` is theirs only.
+    #[test]
+    fn add_only_against_recomputation() {
+        let mut runs = 0;
+        for (n, func) in ALL_FUNCS.into_iter().enumerate() {
+            for (m, t) in all_types().iter().enumerate() {
+                let arg = (func != AggFunc::CountStar).then_some(t);
+                if func.result_type(arg).is_err() || (func == AggFunc::CountStar && *t != DataType::Int64) {
+                    continue;
+                }
+                runs += 1;
+                let mut rng = Rng(0x51_7CC1_B727_220A ^ (n * 131 + m) as u64);
+                let mut acc = new_accumulator(func, arg, Retraction::Never).unwrap();
+                let mut live: Vec<Vec<(u64, Option<V>)>> = vec![Vec::new(); 6];
+                let mut seq = 0;
+                for _ in 0..120 {
+                    let len = rng.below(40) as usize + 1;
+                    let chunk: Vec<Option<V>> = (0..len).map(|_| gen_value(t, &mut rng, true)).collect();
+                    // Rows in any order, some twice, some not at all.
+                    let rows: Vec<u32> = (0..len).map(|_| rng.below(len as u64) as u32).collect();
+                    let groups: Vec<u32> = rows.iter().map(|_| rng.below(6) as u32).collect();
+                    for (&r, &g) in rows.iter().zip(&groups) {
+                        seq += 1;
+                        live[g as usize].push((seq, chunk[r as usize].clone()));
+                    }
+                    let col = array(t, &chunk);
+                    acc.add_rows(arg.map(|_| &col), &rows, &groups).unwrap();
+                    let ids: Vec<u32> = (0..7).collect();
+                    acc.emit_groups(&ids);
+                    let got = cells(&acc.take_output());
+                    for (g, got) in got.iter().enumerate() {
+                        let want = naive(func, t, live.get(g).map_or(&[], |l| l));
+                        assert!(
+                            agrees(func, got, &want),
+                            "{func:?}({t}) group {g}: {got:?} vs {want:?}"
+                        );
+                    }
+                    if rng.chance(15) {
+                        let g = rng.below(6) as usize;
+                        acc.reset_group(g as u32);
+                        live[g].clear();
+                    }
+                    if rng.chance(15) {
+                        let mut snap = Vec::new();
+                        acc.snapshot(&mut snap);
+                        let mut copy = new_accumulator(func, arg, Retraction::Never).unwrap();
+                        copy.restore(&snap)
+                            .unwrap_or_else(|e| panic!("{func:?}({t}): {e}"));
+                        assert_eq!(copy.state_bytes(), acc.state_bytes(), "{func:?}({t})");
+                        let mut again = Vec::new();
+                        copy.snapshot(&mut again);
+                        assert_eq!(again, snap, "{func:?}({t})");
+                        acc = copy;
+                    }
+                }
+                let col = array(t, &[gen_value(t, &mut rng, true)]);
+                let ops = [AggOp {
+                    row: 0,
+                    group: 0,
+                    seq: seq + 1,
+                    retract: true,
+                    emit: false,
+                }];
+                let r = acc.apply(arg.map(|_| &col), &ops);
+                let mut fifo = new_accumulator(func, arg, Retraction::Fifo).unwrap();
+                assert_eq!(
+                    status(fifo.add_rows(arg.map(|_| &col), &[0], &[0])),
+                    Status::Internal
+                );
+                // Retracting what was added: an error where the state cannot
+                // take it back (the add-only kinds), else done.
+                if matches!(func, AggFunc::Min | AggFunc::Max | AggFunc::First | AggFunc::Last) {
+                    assert_eq!(status(r), Status::Internal, "{func:?}({t})");
+                }
+            }
+        }
+        assert_eq!(runs, 1 + 7 + 7 + 4 + 4 + 7 + 7 + 4 + 4 + 7 + 7);
     }
 
     // -----------------------------------------------------------------------

@@ -19,7 +19,7 @@ const SNAPSHOT_MAGIC: &[u8; 4] = b"EDQ1";
 pub(crate) struct StatefulQuery {
     /// What it was built from: `restore` builds a fresh query from it and
     /// replaces this one only when the whole snapshot restored.
-    built: (QueryPlan, SchemaRef, SchemaRef, TimeSettings),
+    built: (QueryPlan, SchemaRef, SchemaRef, TimeSettings, bool),
     filter: Option<Expr>,
     window: Option<Box<dyn Window>>,
     selector: Selector,
@@ -46,6 +46,18 @@ impl StatefulQuery {
         out_schema: SchemaRef,
         time: TimeSettings,
     ) -> Result<StatefulQuery> {
+        Self::build(plan, in_schema, out_schema, time, true)
+    }
+
+    /// `pane_agg`: batch time windows may aggregate as rows arrive (always,
+    /// but for the tests that compare it with aggregating at firing).
+    fn build(
+        plan: &QueryPlan,
+        in_schema: &SchemaRef,
+        out_schema: SchemaRef,
+        time: TimeSettings,
+        pane_agg: bool,
+    ) -> Result<StatefulQuery> {
         let aggregates = plan.aggregate.is_some();
         let batch = plan.window.as_ref().is_some_and(|w| w.is_batch());
         // Expired events matter when they are output, or when they leave
@@ -62,12 +74,26 @@ impl StatefulQuery {
             _ => false,
         };
         let fifo = plan.window.as_ref().map_or(true, |w| w.expires_fifo()) && !out_of_order;
+        let in_panes = match &plan.aggregate {
+            Some(a)
+                if pane_agg && plan.window.as_ref().is_some_and(window::pane_aggregates) && !keep_expired =>
+            {
+                window::PaneAgg::new(a, in_schema.fields().len())?
+            }
+            _ => None,
+        };
         let window = plan
             .window
             .as_ref()
-            .map(|w| window::build(w, in_schema, keep_expired, time.lateness));
+            .map(|w| window::build(w, in_schema, keep_expired, time.lateness, in_panes));
         Ok(StatefulQuery {
-            built: (plan.clone(), in_schema.clone(), out_schema.clone(), time),
+            built: (
+                plan.clone(),
+                in_schema.clone(),
+                out_schema.clone(),
+                time,
+                pane_agg,
+            ),
             filter: plan.filter.clone(),
             window,
             selector: Selector::new(plan, in_schema, out_schema.clone(), fifo)?,
@@ -80,7 +106,7 @@ impl StatefulQuery {
 
     /// The column types in and out, as text: what a snapshot must match.
     fn shape(&self) -> String {
-        let (_, i, o, _) = &self.built;
+        let (_, i, o, _, _) = &self.built;
         let types = |s: &SchemaRef| {
             s.fields()
                 .iter()
@@ -178,6 +204,7 @@ impl Operator for StatefulQuery {
                         bounds: None,
                         triggers: (1..=n).collect(),
                         batch: false,
+                        aggregates: None,
                     });
                     self.seq += n as u64;
                 }
@@ -252,8 +279,8 @@ impl Operator for StatefulQuery {
     }
 
     fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
-        let (plan, in_schema, out_schema, time) = &self.built;
-        let mut q = StatefulQuery::new(plan, in_schema, out_schema.clone(), *time)?;
+        let (plan, in_schema, out_schema, time, panes) = &self.built;
+        let mut q = StatefulQuery::build(plan, in_schema, out_schema.clone(), *time, *panes)?;
         let mut r = Reader::new(unseal(SNAPSHOT_MAGIC, snapshot)?);
         if r.blob()? != q.shape().as_bytes() {
             return Err(corrupt("taken of a query with other columns"));
@@ -448,6 +475,71 @@ mod tests {
                         "{sql} (lateness {lateness}): cut after batch {cut}"
                     );
                 }
+            }
+        }
+    }
+
+    /// Aggregating in panes as rows arrive gives exactly what aggregating
+    /// a pane's rows when it fires gives: late rows re-firing, every
+    /// aggregate and argument type, expressions as keys and arguments,
+    /// the clauses after aggregation, snapshots midway.
+    #[test]
+    fn pane_aggregation_equals_aggregating_at_firing() {
+        const PANE_QUERIES: &[&str] = &[
+            "INSERT INTO O SELECT sym, window_start, price, COUNT(*) AS n, COUNT(vol) AS c, SUM(vol) AS s, \
+             AVG(price) AS a, MIN(price) AS lo, MAX(vol) AS hi, MIN(sym) AS ms, MAX(sym) AS xs, \
+             FIRST(price) AS f, LAST(sym) AS l, FIRST(sym) AS fs, COUNT(DISTINCT vol) AS d, \
+             STDDEV_SAMP(price) AS sd, STDDEV_POP(vol) AS sp FROM T WINDOW('tumbling', 100) \
+             GROUP BY sym, window_start",
+            "INSERT INTO O SELECT sym, window_start, window_end, COUNT(*) AS n, SUM(price) AS s \
+             FROM T WINDOW('sliding', 100, 30)",
+            "INSERT INTO O SELECT sym, COUNT(*) AS n, AVG(vol) AS a FROM T WINDOW('timeBatch', 50) \
+             GROUP BY sym HAVING COUNT(*) > 1 ORDER BY a DESC, sym LIMIT 2",
+            "INSERT INTO O SELECT vol % 3 AS k, SUM(price * 2) AS s, LAST(vol) AS l, window_end FROM T \
+             WINDOW('externalTimeBatch', ts, 60, 5) GROUP BY vol % 3",
+            "INSERT INTO O SELECT sym, window_end, MAX(price) AS m FROM T WINDOW('tumbling', 70) \
+             GROUP BY window_end, sym OUTPUT SNAPSHOT EVERY INTERVAL '45' MILLISECOND",
+            "INSERT INTO O SELECT COUNT(*) AS n, MIN(price) AS lo FROM T WINDOW('hopping', 60, 20) \
+             OUTPUT LAST EVERY 3 EVENTS",
+            // Keys: several columns, NULL as a key, BOOL, TIMESTAMP.
+            "INSERT INTO O SELECT sym, vol % 2 AS k, COUNT(*) AS n FROM T WINDOW('tumbling', 90) \
+             GROUP BY sym, vol % 2",
+            "INSERT INTO O SELECT CASE WHEN vol > 50 THEN sym END AS k, SUM(vol) AS s FROM T \
+             WINDOW('tumbling', 80) GROUP BY CASE WHEN vol > 50 THEN sym END",
+            "INSERT INTO O SELECT price > 50.0 AS k, COUNT(*) AS n FROM T WINDOW('tumbling', 80) \
+             GROUP BY price > 50.0",
+            "INSERT INTO O SELECT CAST(vol * 10 AS TIMESTAMP) AS k, COUNT(*) AS n FROM T \
+             WINDOW('tumbling', 300) GROUP BY CAST(vol * 10 AS TIMESTAMP)",
+        ];
+        for lateness in [0, 40] {
+            let data = input(lateness);
+            for sql in PANE_QUERIES {
+                let p = plan(sql);
+                let time = TimeSettings {
+                    event_time: true,
+                    lateness,
+                };
+                let outputs: Vec<RecordBatch> = [true, false]
+                    .into_iter()
+                    .map(|panes| {
+                        let make = || {
+                            StatefulQuery::build(&p, &p.input_schema, p.output_schema.clone(), time, panes)
+                        };
+                        let mut q = make().unwrap();
+                        assert_eq!(q.window.as_ref().unwrap().aggregates_in_panes(), panes, "{sql}");
+                        let mut out = Vec::new();
+                        let half = data.len() / 2;
+                        run(&mut q, &data[..half], &mut out);
+                        let mut r = make().unwrap();
+                        r.restore(&q.snapshot().unwrap())
+                            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                        run(&mut r, &data[half..], &mut out);
+                        r.finish(&mut out).unwrap();
+                        rows(&out, &p.output_schema)
+                    })
+                    .collect();
+                assert!(outputs[1].num_rows() > 10, "{sql}: too little output to compare");
+                assert_eq!(outputs[0], outputs[1], "{sql} (lateness {lateness})");
             }
         }
     }

@@ -19,7 +19,7 @@ use arrow::compute::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::row::{RowConverter, Rows, SortField};
 
-use super::aggregate::{new_accumulator, AggOp, GroupsAccumulator};
+use super::aggregate::{new_accumulator, AggOp, GroupsAccumulator, Retraction};
 use super::window::Chunk;
 use crate::error::{Error, Result, Status};
 use crate::expr::Expr;
@@ -75,11 +75,11 @@ impl Selector {
         let agg = match &plan.aggregate {
             None => None,
             Some(a) => {
-                let make = |fifo: bool| -> Result<Vec<Box<dyn GroupsAccumulator>>> {
+                let make = |mode: Retraction| -> Result<Vec<Box<dyn GroupsAccumulator>>> {
                     a.calls
                         .iter()
                         .map(|c| {
-                            new_accumulator(c.func, c.arg.as_ref().map(|e| e.data_type()).as_ref(), fifo)
+                            new_accumulator(c.func, c.arg.as_ref().map(|e| e.data_type()).as_ref(), mode)
                                 .map_err(|m| Error::new(Status::Internal, m))
                         })
                         .collect()
@@ -97,12 +97,12 @@ impl Selector {
                 Some(Aggregation {
                     group_by: a.group_by.clone(),
                     calls: a.calls.clone(),
-                    accs: make(fifo)?,
+                    accs: make(fifo.into())?,
                     groups: AHashMap::new(),
                     free: Vec::new(),
                     next_id: 0,
                     conv,
-                    batch_accs: make(true)?,
+                    batch_accs: make(Retraction::Never)?,
                 })
             }
         };
@@ -178,7 +178,9 @@ impl Selector {
             trig.push(t);
         }
         let base = self.base(c)?;
-        let (pre, trig) = if self.agg.is_some() {
+        let (pre, trig) = if let Some(results) = &c.aggregates {
+            self.aggregated_batch(&base, results, &trig)?
+        } else if self.agg.is_some() {
             if c.batch {
                 self.aggregate_batch(&base, c, &trig)?
             } else {
@@ -451,7 +453,7 @@ impl Selector {
             }
             let mut local: AHashMap<&[u8], u32> = AHashMap::new();
             let mut last: Vec<u32> = Vec::new();
-            let mut ops = Vec::new();
+            let (mut rows, mut gids) = (Vec::new(), Vec::new());
             for i in 0..base.num_rows() {
                 if c.expired[i] != part_expired {
                     continue;
@@ -464,18 +466,13 @@ impl Selector {
                 } else {
                     last[gid as usize] = i as u32;
                 }
-                ops.push(AggOp {
-                    row: i as u32,
-                    group: gid,
-                    seq: c.seq[i],
-                    retract: false,
-                    emit: false,
-                });
+                rows.push(i as u32);
+                gids.push(gid);
             }
             let groups: Vec<u32> = (0..last.len() as u32).collect();
             let mut results = Vec::with_capacity(a.batch_accs.len());
             for (acc, v) in a.batch_accs.iter_mut().zip(&values) {
-                acc.apply(v.as_ref(), &ops)?;
+                acc.add_rows(v.as_ref(), &rows, &gids)?;
                 acc.emit_groups(&groups);
                 results.push(acc.take_output());
                 acc.clear();
@@ -496,6 +493,27 @@ impl Selector {
             let off = pre.num_rows() - snap.len();
             for (g, j) in snap {
                 m.insert(g, pre.slice(off + j, 1));
+            }
+        }
+        let t = vec![trig.first().copied().unwrap_or(0); pre.num_rows()];
+        Ok((pre, t))
+    }
+
+    /// A closed batch its window aggregated already: the chunk's rows are
+    /// the groups' last events, `results` their aggregates.
+    fn aggregated_batch(
+        &mut self,
+        base: &RecordBatch,
+        results: &[ArrayRef],
+        trig: &[u32],
+    ) -> Result<(RecordBatch, Vec<u32>)> {
+        let mut cols = base.columns().to_vec();
+        cols.extend(results.iter().cloned());
+        let pre = RecordBatch::try_new(self.pre_schema.clone(), cols)?;
+        if let Some(m) = self.snapshot_rows.as_mut() {
+            m.clear();
+            for j in 0..pre.num_rows() {
+                m.insert(j as u32, pre.slice(j, 1));
             }
         }
         let t = vec![trig.first().copied().unwrap_or(0); pre.num_rows()];
@@ -567,6 +585,7 @@ impl Selector {
             bounds: None,
             triggers: vec![rows.num_rows()],
             batch: true,
+            aggregates: None,
         };
         let base = self.base(&c)?;
         let mut cols = base.columns().to_vec();

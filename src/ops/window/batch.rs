@@ -8,6 +8,7 @@ use ahash::AHashMap;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 
+use super::pane_agg::{PaneAgg, PaneGroups};
 use super::sliding::{time_values, KeyEncoder};
 use super::store::Restored;
 use super::{floor_div, Chunk, Emit, RefTable, RowRef, RowStore, RowTimes, Window};
@@ -131,6 +132,16 @@ fn read_rows(store: &mut RowStore, rows: Restored, b: &mut Reader<'_>) -> Result
     Ok(v)
 }
 
+/// Consecutive rows of one batch placed together (see `process`): each
+/// row's (index, arrival number), while its time is in `lo..hi`.
+#[derive(Default)]
+struct Run {
+    lo: i64,
+    hi: i64,
+    ids: Vec<u64>,
+    rows: Vec<(u32, u64)>,
+}
+
 /// Which window(s) a row belongs to.
 pub(crate) enum Assign {
     /// [anchor + k*size, anchor + (k+1)*size); the anchor is the first row's
@@ -167,6 +178,8 @@ struct Pane {
     fired: bool,
     /// Session key (encoded), to unlink the pane from its key.
     key: Option<Vec<u8>>,
+    /// With pane aggregation: the groups, instead of `rows`.
+    groups: Option<PaneGroups>,
 }
 
 pub(crate) struct BatchWindow {
@@ -189,6 +202,8 @@ pub(crate) struct BatchWindow {
     seq: u64,
     max_col: i64,
     late: u64,
+    /// Aggregates computed as rows arrive (see pane_agg.rs).
+    agg: Option<PaneAgg>,
 }
 
 impl BatchWindow {
@@ -199,6 +214,7 @@ impl BatchWindow {
         expiry: Expiry,
         keep_expired: bool,
         lateness: i64,
+        agg: Option<PaneAgg>,
     ) -> BatchWindow {
         let key_enc = match assign {
             Assign::Session { key: Some(c), .. } => Some(KeyEncoder::new(&schema, c, false)),
@@ -226,6 +242,7 @@ impl BatchWindow {
             seq: 0,
             max_col: i64::MIN,
             late: 0,
+            agg,
         }
     }
 
@@ -241,6 +258,7 @@ impl BatchWindow {
                 rows: Vec::new(),
                 fired: false,
                 key,
+                groups: self.agg.as_ref().map(|_| PaneGroups::default()),
             },
         );
         id
@@ -271,6 +289,58 @@ impl BatchWindow {
             }
             Assign::Session { .. } => unreachable!("sessions are placed by `session`"),
         }
+    }
+
+    /// The times around `ts` whose rows join exactly the windows a row at
+    /// `ts` joins: [lo, hi). None for sessions, or near the ends of time.
+    fn slot(&self, ts: i64) -> Option<(i64, i64)> {
+        let (lo, hi) = match self.assign {
+            Assign::Anchored { size, .. } => {
+                let a = self.anchor? as i128;
+                let size = size as i128;
+                let lo = a + (ts as i128 - a).div_euclid(size) * size;
+                (lo, lo + size)
+            }
+            Assign::Hopping { size, slide } => {
+                // Windows [k*slide, k*slide + size) with the row inside: k
+                // from floor((ts - size) / slide) + 1 to floor(ts / slide).
+                // Both bounds hold between consecutive multiples of slide,
+                // and of slide shifted by size.
+                let (ts, size, slide) = (ts as i128, size as i128, slide as i128);
+                let a = ts.div_euclid(slide) * slide;
+                let b = (ts - size).div_euclid(slide) * slide + size;
+                (a.max(b), (a + slide).min(b + slide))
+            }
+            Assign::Session { .. } => return None,
+        };
+        let fits = |x: i128| x > i64::MIN as i128 && x < i64::MAX as i128;
+        (fits(lo) && fits(hi)).then_some((lo as i64, hi as i64))
+    }
+
+    /// Places the rows of a run in its panes (all open, none fired).
+    fn place_run(&mut self, run: &mut Run, seg: u64) {
+        if run.rows.is_empty() {
+            return;
+        }
+        for id in &run.ids {
+            let p = self.panes.get_mut(id).expect("a run's panes stay open");
+            debug_assert!(!p.fired);
+            match (&mut self.agg, &mut p.groups) {
+                (Some(a), Some(g)) => {
+                    for &(row, _) in &run.rows {
+                        a.place(g, &mut self.store, RowRef { seg, row });
+                    }
+                }
+                _ => {
+                    for &(row, seq) in &run.rows {
+                        let r = RowRef { seg, row };
+                        p.rows.push((r, seq));
+                        self.store.retain(r);
+                    }
+                }
+            }
+        }
+        run.rows.clear();
     }
 
     /// Places a row in its session, merging the sessions it bridges.
@@ -323,14 +393,21 @@ impl BatchWindow {
     }
 
     /// Emits one pane's events: `expired_first` (the previous batch, for
-    /// WithNext), then its rows as current.
+    /// WithNext), then its rows as current; or its groups, aggregated.
     fn emit(
         store: &RowStore,
+        agg: &mut Option<PaneAgg>,
         expired_first: Option<&Pane>,
-        rows: &[(RowRef, u64)],
+        p: &Pane,
         bounds: (i64, i64),
         out: &mut Vec<Chunk>,
     ) -> Result<()> {
+        if let (Some(a), Some(g)) = (agg.as_mut(), p.groups.as_ref()) {
+            // Aggregating panes are built only where nothing expires.
+            debug_assert!(expired_first.is_none());
+            return a.emit(g, store, bounds, out);
+        }
+        let rows = &p.rows;
         let mut e = Emit::new();
         if let Some(p) = expired_first {
             for &(r, s) in &p.rows {
@@ -351,10 +428,14 @@ impl BatchWindow {
         e.take(store, Some(bounds), true, out)
     }
 
-    fn drop_pane(&mut self, p: Pane) {
+    fn drop_pane(&mut self, p: Pane) -> Result<()> {
         for (r, _) in p.rows {
             self.store.release(r);
         }
+        if let (Some(a), Some(g)) = (self.agg.as_mut(), p.groups) {
+            a.drop_groups(g, &mut self.store)?;
+        }
+        Ok(())
     }
 
     /// WithNext: the previous batch expires alone when its next period
@@ -368,7 +449,7 @@ impl BatchWindow {
             if next_end < end_limit {
                 let p = self.prev.take().unwrap();
                 Self::emit_expired(&self.store, &p, (p.end, next_end), out)?;
-                self.drop_pane(p);
+                self.drop_pane(p)?;
             }
         }
         Ok(())
@@ -393,20 +474,27 @@ impl BatchWindow {
                     let p = self.panes.remove(&id).unwrap();
                     self.order.remove(&key);
                     self.by_start.remove(&start);
-                    Self::emit(&self.store, self.prev.as_ref(), &p.rows, (start, end), out)?;
+                    Self::emit(
+                        &self.store,
+                        &mut self.agg,
+                        self.prev.as_ref(),
+                        &p,
+                        (start, end),
+                        out,
+                    )?;
                     if let Some(old) = self.prev.take() {
-                        self.drop_pane(old);
+                        self.drop_pane(old)?;
                     }
                     if self.keep_expired {
                         self.prev = Some(p);
                     } else {
-                        self.drop_pane(p);
+                        self.drop_pane(p)?;
                     }
                 }
                 Expiry::AtPurge => {
                     if !fired {
                         let p = &self.panes[&id];
-                        Self::emit(&self.store, None, &p.rows, (start, end), out)?;
+                        Self::emit(&self.store, &mut self.agg, None, p, (start, end), out)?;
                         self.panes.get_mut(&id).unwrap().fired = true;
                     }
                     if purge_at <= now {
@@ -424,7 +512,7 @@ impl BatchWindow {
                         if self.keep_expired {
                             Self::emit_expired(&self.store, &p, (start, end), out)?;
                         }
-                        self.drop_pane(p);
+                        self.drop_pane(p)?;
                     }
                 }
             }
@@ -467,8 +555,12 @@ impl Window for BatchWindow {
             Some(k) => Some(k.keys(rows)?),
             None => None,
         };
+        if let Some(a) = &mut self.agg {
+            a.begin(rows)?;
+        }
         let mut due = self.due_at();
         let mut targets = Vec::new();
+        let mut run = Run::default();
         for i in 0..rows.num_rows() {
             let (ts, now) = match &col {
                 Some(v) => {
@@ -478,6 +570,12 @@ impl Window for BatchWindow {
                 }
                 None => (times.ts[i], times.wm[i]),
             };
+            if run.lo <= ts && ts < run.hi && due.map_or(true, |d| d > now) {
+                run.rows.push((i as u32, self.seq));
+                self.seq += 1;
+                continue;
+            }
+            self.place_run(&mut run, seg);
             if due.is_some_and(|d| d <= now) {
                 self.fire(now, out)?;
                 due = self.due_at();
@@ -487,9 +585,12 @@ impl Window for BatchWindow {
             self.seq += 1;
             let mut refire: Vec<u64> = Vec::new();
             let mut placed = false;
+            // A new pane, or one that grew, may be due earlier than `due`.
+            let mut reshaped = false;
             if let Assign::Session { gap, .. } = self.assign {
                 let key: &[u8] = keys.as_ref().map_or(&[], |k| k.row(i).data());
                 let id = self.session(key, ts, gap);
+                reshaped = true;
                 let p = self.panes.get_mut(&id).unwrap();
                 p.rows.push((r, seq));
                 self.store.retain(r);
@@ -504,6 +605,7 @@ impl Window for BatchWindow {
                 }
             } else {
                 self.targets(ts, &mut targets);
+                run.ids.clear();
                 for &(start, end) in &targets {
                     let gone = match self.expiry {
                         Expiry::WithNext(_) => end <= now,
@@ -515,33 +617,53 @@ impl Window for BatchWindow {
                         None => {
                             let id = self.new_pane(start, end, None);
                             self.by_start.insert(start, id);
+                            reshaped = true;
                             id
                         }
                     };
                     let p = self.panes.get_mut(&id).unwrap();
-                    p.rows.push((r, seq));
-                    self.store.retain(r);
+                    match (&mut self.agg, &mut p.groups) {
+                        (Some(a), Some(g)) => a.place(g, &mut self.store, r),
+                        _ => {
+                            p.rows.push((r, seq));
+                            self.store.retain(r);
+                        }
+                    }
                     placed = true;
+                    run.ids.push(id);
                     if p.fired {
                         refire.push(id);
                     }
                 }
             }
+            // The rows after this one with a time in its slot go to the same
+            // panes, in bulk, while nothing fires.
+            let start_run = placed && refire.is_empty() && !matches!(self.assign, Assign::Session { .. });
             if !placed {
                 self.late += 1;
             }
             // A late row re-fires the window it joined, with all its rows.
             for id in refire {
                 let p = &self.panes[&id];
-                Self::emit(&self.store, None, &p.rows, (p.start, p.end), out)?;
+                Self::emit(&self.store, &mut self.agg, None, p, (p.start, p.end), out)?;
             }
-            if due.map_or(true, |d| d > now) {
+            let mut fired = false;
+            if reshaped {
                 due = self.due_at();
                 if due.is_some_and(|d| d <= now) {
                     self.fire(now, out)?;
                     due = self.due_at();
+                    fired = true;
                 }
             }
+            (run.lo, run.hi) = match self.slot(ts) {
+                Some(slot) if start_run && !fired => slot,
+                _ => (0, 0),
+            };
+        }
+        self.place_run(&mut run, seg);
+        if let Some(a) = &mut self.agg {
+            a.flush()?;
         }
         self.store.sweep();
         Ok(())
@@ -570,14 +692,24 @@ impl Window for BatchWindow {
             + self
                 .panes
                 .values()
-                .map(|p| 64 + p.rows.capacity() * 24 + p.key.as_ref().map_or(0, |k| k.len()))
+                .map(|p| {
+                    64 + p.rows.capacity() * 24
+                        + p.key.as_ref().map_or(0, |k| k.len())
+                        + p.groups.as_ref().map_or(0, |g| g.state_bytes())
+                })
                 .sum::<usize>()
+            + self.agg.as_ref().map_or(0, |a| a.state_bytes())
             + self.prev.as_ref().map_or(0, |p| 64 + p.rows.capacity() * 24)
             + self.order.len() * 32
     }
 
     fn late(&self) -> u64 {
         self.late
+    }
+
+    #[cfg(test)]
+    fn aggregates_in_panes(&self) -> bool {
+        self.agg.is_some()
     }
 
     fn contents(&self) -> Result<Option<RecordBatch>> {
@@ -611,6 +743,9 @@ impl Window for BatchWindow {
         if let Some(p) = &self.prev {
             Self::put_pane(&mut t, &mut b, p);
         }
+        if let Some(a) = &self.agg {
+            a.put_state(&mut b);
+        }
         self.store.write_snapshot(TAG_BATCH_WINDOW, &t, &b, w)
     }
 
@@ -641,6 +776,16 @@ impl Window for BatchWindow {
         if b.bool()? {
             self.prev = Some(self.read_pane(rows, &mut b)?);
         }
+        let used: Vec<u32> = self
+            .panes
+            .values()
+            .chain(&self.prev)
+            .filter_map(|p| p.groups.as_ref())
+            .flat_map(|g| g.ids())
+            .collect();
+        if let Some(a) = &mut self.agg {
+            a.read_state(&mut b, &used)?;
+        }
         b.end()?;
         self.store.sweep();
         Ok(())
@@ -657,6 +802,9 @@ impl BatchWindow {
             put_bytes(b, k);
         }
         put_rows(t, b, &p.rows);
+        if let Some(g) = &p.groups {
+            PaneAgg::put_groups(t, b, g);
+        }
     }
 
     fn read_pane(&mut self, rows: Restored, b: &mut Reader<'_>) -> Result<Pane> {
@@ -665,12 +813,18 @@ impl BatchWindow {
         if start > end || key.is_some() != matches!(self.assign, Assign::Session { .. }) {
             return Err(corrupt("a pane that does not fit the window"));
         }
+        let pane_rows = read_rows(&mut self.store, rows, b)?;
+        let groups = match &mut self.agg {
+            Some(a) => Some(a.read_groups(&mut self.store, rows, b)?),
+            None => None,
+        };
         Ok(Pane {
             start,
             end,
-            rows: read_rows(&mut self.store, rows, b)?,
+            rows: pane_rows,
             fired,
             key,
+            groups,
         })
     }
 }

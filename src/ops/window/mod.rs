@@ -13,15 +13,17 @@
 //! of the stream: every time window fires and every timed event expires.
 
 mod batch;
+mod pane_agg;
 mod sliding;
 mod store;
 
-use arrow::array::RecordBatch;
+use arrow::array::{ArrayRef, RecordBatch};
 use arrow::datatypes::SchemaRef;
 
 use crate::error::Result;
 use crate::sql::plan::WindowPlan;
 use crate::state::Reader;
+pub(crate) use pane_agg::PaneAgg;
 pub(crate) use sliding::time_values;
 pub(crate) use store::{RefTable, RowRef, RowStore};
 
@@ -41,6 +43,9 @@ pub(crate) struct Chunk {
     /// A closed batch (one output row per group) rather than per-event
     /// output.
     pub batch: bool,
+    /// Groups already aggregated (pane aggregation): one row per group, its
+    /// last event, and these aggregate results, one column per call.
+    pub aggregates: Option<Vec<ArrayRef>>,
 }
 
 /// Per-row time of the rows handed to a window.
@@ -64,6 +69,11 @@ pub(crate) trait Window: Send {
         None
     }
     fn state_bytes(&self) -> usize;
+    /// The window aggregates as rows arrive (pane_agg.rs).
+    #[cfg(test)]
+    fn aggregates_in_panes(&self) -> bool {
+        false
+    }
     /// Rows that arrived for a window already closed and gone (counted, not
     /// applied).
     fn late(&self) -> u64 {
@@ -82,14 +92,18 @@ pub(crate) trait Window: Send {
 /// Builds the window of a plan. `keep_expired`: expired events must be
 /// emitted (the query outputs them or retracts them from aggregates).
 /// `lateness`: how long after firing a time window still takes late rows.
+/// `agg`: aggregate as rows arrive (only for the batch time kinds, when no
+/// expired event is wanted; see pane_agg.rs).
 pub(crate) fn build(
     plan: &WindowPlan,
     schema: &SchemaRef,
     keep_expired: bool,
     lateness: i64,
+    agg: Option<PaneAgg>,
 ) -> Box<dyn Window> {
     use batch::{Assign, BatchWindow, Expiry, Progress};
     let s = schema.clone();
+    let agg = std::cell::Cell::new(agg.filter(|_| pane_aggregates(plan) && !keep_expired));
     let timed = |assign, progress, expiry| -> Box<dyn Window> {
         Box::new(BatchWindow::new(
             schema.clone(),
@@ -98,6 +112,7 @@ pub(crate) fn build(
             expiry,
             keep_expired,
             lateness,
+            agg.take(),
         ))
     };
     match *plan {
@@ -137,6 +152,19 @@ pub(crate) fn build(
             timed(Assign::Session { gap, key }, Progress::Stream, Expiry::AtPurge)
         }
     }
+}
+
+/// The window kinds that can aggregate in their panes: batch windows over
+/// time (sessions merge, which accumulators cannot; lengthBatch holds one
+/// batch at a time anyway).
+pub(crate) fn pane_aggregates(plan: &WindowPlan) -> bool {
+    matches!(
+        plan,
+        WindowPlan::Tumbling(_)
+            | WindowPlan::Hopping { .. }
+            | WindowPlan::TimeBatch { .. }
+            | WindowPlan::ExternalTimeBatch { .. }
+    )
 }
 
 /// Collects events referring to stored rows, then materializes them into a
@@ -193,6 +221,7 @@ impl Emit {
             bounds,
             triggers: std::mem::take(&mut self.triggers),
             batch,
+            aggregates: None,
         });
         Ok(())
     }

@@ -1,0 +1,381 @@
+//! Aggregating panes. When a batch time window (tumbling, hopping,
+//! timeBatch, externalTimeBatch) feeds aggregates and the query outputs
+//! current events only, a pane need not hold its rows: each row is added to
+//! its group's accumulators as it arrives, and a firing pane hands the
+//! selector one row per group with the aggregates already computed (the
+//! `aggregates` of its chunk). A row then costs one group lookup and one
+//! add per aggregate, once per window it joins, and nothing at firing.
+//!
+//! What the selector would do with the rows is kept exactly: groups in order
+//! of first arrival in the pane, the group's last event for the columns that
+//! are not aggregated, and a late row re-firing its pane with every group.
+
+use ahash::AHashMap;
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::DataType;
+use arrow::row::{RowConverter, Rows, SortField};
+
+use super::store::Restored;
+use super::{Chunk, RefTable, RowRef, RowStore};
+use crate::error::{Error, Result, Status};
+use crate::expr::Expr;
+use crate::ops::aggregate::{new_accumulator, GroupsAccumulator, Retraction};
+use crate::sql::plan::{window_start_index, AggregatePlan};
+use crate::state::{corrupt, put_bool, put_bytes, put_var, Reader};
+
+/// A batch's group keys as bytes. One column of strings or fixed-width
+/// values is its own key (NULL apart): no encoding pass, no copy; several
+/// columns are row-encoded.
+enum Keys {
+    /// No GROUP BY besides the window bounds: one group per pane.
+    One,
+    Str(StringArray),
+    /// Little-endian values of `width` bytes.
+    Fixed {
+        values: arrow::buffer::Buffer,
+        width: usize,
+        nulls: Option<NullBuffer>,
+    },
+    Rows(Rows),
+}
+
+impl Keys {
+    /// Row i's key; None for a NULL single-column key.
+    #[inline]
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        match self {
+            Keys::One => Some(&[]),
+            Keys::Str(a) => a.is_valid(i).then(|| a.value(i).as_bytes()),
+            Keys::Fixed { values, width, nulls } => match nulls {
+                Some(n) if n.is_null(i) => None,
+                _ => Some(&values[i * width..(i + 1) * width]),
+            },
+            Keys::Rows(r) => Some(r.row(i).data()),
+        }
+    }
+}
+
+/// The groups of one pane.
+#[derive(Default)]
+pub(crate) struct PaneGroups {
+    /// Group key → position in `list` (see `Keys` for the encoding).
+    index: AHashMap<Box<[u8]>, u32>,
+    /// The group whose single key column is NULL.
+    null_at: Option<u32>,
+    /// (accumulator group id, the group's last event), in order of first
+    /// arrival.
+    list: Vec<(u32, RowRef)>,
+    /// Batches this pane keeps readable (retained once each): the last
+    /// events live in them.
+    segs: Vec<u64>,
+}
+
+impl PaneGroups {
+    /// The accumulator group ids in use.
+    pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.list.iter().map(|g| g.0)
+    }
+
+    pub fn state_bytes(&self) -> usize {
+        self.index.keys().map(|k| k.len() + 40).sum::<usize>()
+            + self.list.capacity() * 16
+            + self.segs.capacity() * 8
+    }
+}
+
+pub(crate) struct PaneAgg {
+    /// GROUP BY without `window_start`/`window_end` (a pane has one of each).
+    group_by: Vec<Expr>,
+    /// Several key columns: their row encoding.
+    conv: Option<RowConverter>,
+    args: Vec<Option<Expr>>,
+    /// One per aggregate call, over the groups of every open pane.
+    accs: Vec<Box<dyn GroupsAccumulator>>,
+    free: Vec<u32>,
+    next_id: u32,
+    /// The batch being placed: its keys and argument values.
+    keys: Keys,
+    values: Vec<Option<ArrayRef>>,
+    /// Adds not yet applied: (row of the batch, group id).
+    rows: Vec<u32>,
+    groups: Vec<u32>,
+}
+
+impl PaneAgg {
+    /// The pane aggregation of a query's aggregates over an input of
+    /// `input_columns` columns; None when an expression needs more than the
+    /// input row (an argument over `window_start`, say), which the selector
+    /// then computes from the rows.
+    pub fn new(plan: &AggregatePlan, input_columns: usize) -> Result<Option<PaneAgg>> {
+        let bounds = window_start_index(input_columns)..window_start_index(input_columns) + 2;
+        let reads_more = |e: &Expr| {
+            let mut more = false;
+            e.for_each_column(&mut |c| more |= c >= input_columns);
+            more
+        };
+        let mut group_by = Vec::new();
+        for e in &plan.group_by {
+            match e {
+                Expr::Column { index, .. } if bounds.contains(index) => {}
+                e if reads_more(e) => return Ok(None),
+                e => group_by.push(e.clone()),
+            }
+        }
+        if plan.calls.iter().any(|c| c.arg.as_ref().is_some_and(reads_more)) {
+            return Ok(None);
+        }
+        let accs = plan
+            .calls
+            .iter()
+            .map(|c| {
+                let arg = c.arg.as_ref().map(|e| e.data_type());
+                new_accumulator(c.func, arg.as_ref(), Retraction::Never)
+                    .map_err(|m| Error::new(Status::Internal, m))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let conv = if group_by.len() < 2 {
+            None
+        } else {
+            Some(RowConverter::new(
+                group_by.iter().map(|e| SortField::new(e.data_type())).collect(),
+            )?)
+        };
+        Ok(Some(PaneAgg {
+            group_by,
+            conv,
+            args: plan.calls.iter().map(|c| c.arg.clone()).collect(),
+            accs,
+            free: Vec::new(),
+            next_id: 0,
+            keys: Keys::One,
+            values: Vec::new(),
+            rows: Vec::new(),
+            groups: Vec::new(),
+        }))
+    }
+
+    /// Evaluates a batch's keys and arguments before its rows are placed.
+    pub fn begin(&mut self, rows: &RecordBatch) -> Result<()> {
+        self.flush()?;
+        let cols = self
+            .group_by
+            .iter()
+            .map(|e| e.eval(rows))
+            .collect::<Result<Vec<_>>>()?;
+        self.keys = match (&self.conv, cols.as_slice()) {
+            (Some(conv), _) => Keys::Rows(conv.convert_columns(&cols)?),
+            (None, []) => Keys::One,
+            (None, [c]) => match c.data_type() {
+                DataType::Utf8 => Keys::Str(c.as_string::<i32>().clone()),
+                dt => {
+                    // Every other stream type is fixed-width (BOOL as bytes).
+                    let c = match dt {
+                        DataType::Boolean => arrow::compute::cast(c, &DataType::Int8)?,
+                        _ => c.clone(),
+                    };
+                    let d = c.to_data();
+                    let width = d
+                        .data_type()
+                        .primitive_width()
+                        .ok_or_else(|| Error::internal(format!("no key encoding for {}", d.data_type())))?;
+                    Keys::Fixed {
+                        values: d.buffers()[0].slice_with_length(d.offset() * width, d.len() * width),
+                        width,
+                        nulls: d.nulls().cloned(),
+                    }
+                }
+            },
+            (None, _) => return Err(Error::internal("several key columns without a row encoding")),
+        };
+        self.values = self
+            .args
+            .iter()
+            .map(|a| a.as_ref().map(|e| e.eval(rows)).transpose())
+            .collect::<Result<_>>()?;
+        Ok(())
+    }
+
+    /// Adds row `r` of the batch given to `begin` to pane `p`.
+    #[inline]
+    pub fn place(&mut self, p: &mut PaneGroups, store: &mut RowStore, r: RowRef) {
+        let key = self.keys.get(r.row as usize);
+        let found = match key {
+            Some(k) => p.index.get(k).copied(),
+            None => p.null_at,
+        };
+        let at = match found {
+            Some(at) => at as usize,
+            None => {
+                let gid = self.free.pop().unwrap_or_else(|| {
+                    self.next_id += 1;
+                    self.next_id - 1
+                });
+                let at = p.list.len() as u32;
+                match key {
+                    Some(k) => {
+                        p.index.insert(k.into(), at);
+                    }
+                    None => p.null_at = Some(at),
+                }
+                p.list.push((gid, r));
+                at as usize
+            }
+        };
+        let slot = &mut p.list[at];
+        slot.1 = r;
+        self.rows.push(r.row);
+        self.groups.push(slot.0);
+        if p.segs.last() != Some(&r.seg) && !p.segs.contains(&r.seg) {
+            p.segs.push(r.seg);
+            store.retain(r);
+        }
+    }
+
+    /// Applies the adds placed so far.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        for (acc, v) in self.accs.iter_mut().zip(&self.values) {
+            acc.add_rows(v.as_ref(), &self.rows, &self.groups)?;
+        }
+        self.rows.clear();
+        self.groups.clear();
+        Ok(())
+    }
+
+    /// A chunk of the pane's groups: each one's last event and aggregates.
+    pub fn emit(
+        &mut self,
+        p: &PaneGroups,
+        store: &RowStore,
+        bounds: (i64, i64),
+        out: &mut Vec<Chunk>,
+    ) -> Result<()> {
+        self.flush()?;
+        if p.list.is_empty() {
+            return Ok(());
+        }
+        let refs: Vec<RowRef> = p.list.iter().map(|g| g.1).collect();
+        let ids: Vec<u32> = p.list.iter().map(|g| g.0).collect();
+        let aggregates = self
+            .accs
+            .iter_mut()
+            .map(|acc| {
+                acc.emit_groups(&ids);
+                acc.take_output()
+            })
+            .collect();
+        let n = refs.len();
+        out.push(Chunk {
+            rows: store.gather(&refs)?,
+            expired: vec![false; n],
+            seq: vec![0; n],
+            bounds: Some(bounds),
+            triggers: vec![n],
+            batch: true,
+            aggregates: Some(aggregates),
+        });
+        Ok(())
+    }
+
+    /// Forgets a pane's groups and lets go of its batches.
+    pub fn drop_groups(&mut self, p: PaneGroups, store: &mut RowStore) -> Result<()> {
+        self.flush()?;
+        for (gid, _) in p.list {
+            for acc in self.accs.iter_mut() {
+                acc.reset_group(gid);
+            }
+            self.free.push(gid);
+        }
+        for seg in p.segs {
+            store.release(RowRef { seg, row: 0 });
+        }
+        Ok(())
+    }
+
+    pub fn state_bytes(&self) -> usize {
+        self.accs.iter().map(|a| a.state_bytes()).sum::<usize>() + self.free.capacity() * 4
+    }
+
+    /// Writes a pane's groups (the accumulators are written by `put_state`).
+    pub fn put_groups(t: &mut RefTable, b: &mut Vec<u8>, p: &PaneGroups) {
+        let mut keys: Vec<(Option<&[u8]>, u32)> = p.index.iter().map(|(k, &at)| (Some(&k[..]), at)).collect();
+        keys.extend(p.null_at.map(|at| (None, at)));
+        keys.sort_unstable_by_key(|k| k.1);
+        put_var(b, p.list.len() as u64);
+        for ((key, _), &(gid, last)) in keys.iter().zip(&p.list) {
+            put_bool(b, key.is_some());
+            put_bytes(b, key.unwrap_or_default());
+            put_var(b, gid as u64);
+            t.put(b, last);
+        }
+    }
+
+    /// Reads what `put_groups` wrote, retaining the batch of the rows.
+    pub fn read_groups(
+        &mut self,
+        store: &mut RowStore,
+        rows: Restored,
+        b: &mut Reader<'_>,
+    ) -> Result<PaneGroups> {
+        let mut p = PaneGroups::default();
+        for _ in 0..b.len()? {
+            let valued = b.bool()?;
+            let key: Box<[u8]> = b.blob()?.into();
+            let gid = u32::try_from(b.var()?).map_err(|_| corrupt("group id out of range"))?;
+            let last = rows.get(b)?;
+            let at = p.list.len() as u32;
+            let twice = if valued {
+                p.index.insert(key, at).is_some()
+            } else {
+                p.null_at.replace(at).is_some()
+            };
+            if twice {
+                return Err(corrupt("a group twice in a pane"));
+            }
+            p.list.push((gid, last));
+            if !p.segs.contains(&last.seg) {
+                p.segs.push(last.seg);
+                store.retain(last);
+            }
+        }
+        Ok(p)
+    }
+
+    /// Writes the accumulators and the group ids in use.
+    pub fn put_state(&self, b: &mut Vec<u8>) {
+        put_var(b, self.free.len() as u64);
+        for &g in &self.free {
+            put_var(b, g as u64);
+        }
+        put_var(b, self.next_id as u64);
+        for acc in &self.accs {
+            let mut x = Vec::new();
+            acc.snapshot(&mut x);
+            put_bytes(b, &x);
+        }
+    }
+
+    /// Reads what `put_state` wrote; `used` are the group ids of the
+    /// restored panes, which must be distinct, below the next id and not
+    /// free.
+    pub fn read_state(&mut self, b: &mut Reader<'_>, used: &[u32]) -> Result<()> {
+        let n = b.len()?;
+        self.free = (0..n)
+            .map(|_| u32::try_from(b.var()?).map_err(|_| corrupt("group id out of range")))
+            .collect::<Result<_>>()?;
+        self.next_id = u32::try_from(b.var()?).map_err(|_| corrupt("group id out of range"))?;
+        let mut seen = ahash::AHashSet::new();
+        for &g in used.iter().chain(&self.free) {
+            if g >= self.next_id || !seen.insert(g) {
+                return Err(corrupt("bad group id"));
+            }
+        }
+        for acc in self.accs.iter_mut() {
+            acc.restore(b.blob()?)?;
+        }
+        Ok(())
+    }
+}
