@@ -525,39 +525,51 @@ fn event_times(
     batch: &RecordBatch,
     col: usize,
 ) -> Option<(RecordBatch, Vec<i64>, Vec<i64>)> {
-    let vals = crate::ops::window::time_values(batch, col);
-    let n = vals.len();
-    let (mut ts, mut wm) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let mut keep: Vec<bool> = Vec::with_capacity(n);
-    let mut late = 0u64;
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{DataType, Int64Type, TimestampMillisecondType};
+    let c = batch.column(col);
+    let (values, nulls) = match c.data_type() {
+        DataType::Timestamp(..) => {
+            let a = c.as_primitive::<TimestampMillisecondType>();
+            (a.values(), a.nulls())
+        }
+        _ => {
+            let a = c.as_primitive::<Int64Type>();
+            (a.values(), a.nulls())
+        }
+    };
+    let n = values.len();
+    let mut wm = Vec::with_capacity(n);
+    // Rows refused as late; the rest keep their order.
+    let mut late: Vec<usize> = Vec::new();
     let mut clock = node.clock;
     let (delay, lateness) = (node.settings.watermark_delay, node.settings.allowed_lateness);
-    for v in vals {
-        match v {
-            Some(t) if clock.watermark == i64::MIN || t >= clock.watermark.saturating_sub(lateness) => {
-                clock.max_ts = clock.max_ts.max(t);
-                clock.watermark = clock.watermark.max(clock.max_ts.saturating_sub(delay));
-                ts.push(t);
-                wm.push(clock.watermark);
-                keep.push(true);
-            }
-            _ => {
-                late += 1;
-                keep.push(false);
-            }
+    for (i, &t) in values.iter().enumerate() {
+        let valid = nulls.map_or(true, |b| b.is_valid(i));
+        if valid && (clock.watermark == i64::MIN || t >= clock.watermark.saturating_sub(lateness)) {
+            clock.max_ts = clock.max_ts.max(t);
+            clock.watermark = clock.watermark.max(clock.max_ts.saturating_sub(delay));
+            wm.push(clock.watermark);
+        } else {
+            late.push(i);
         }
     }
     node.clock = clock;
-    if late > 0 {
-        add(&node.stats.late, late);
-        if late as usize == n {
-            return None;
-        }
-        let mask = arrow::array::BooleanArray::from(keep);
-        let b = arrow::compute::filter_record_batch(batch, &mask).ok()?;
-        return Some((b, ts, wm));
+    if late.is_empty() {
+        return Some((batch.clone(), values.to_vec(), wm));
     }
-    Some((batch.clone(), ts, wm))
+    add(&node.stats.late, late.len() as u64);
+    if late.len() == n {
+        return None;
+    }
+    let mut keep = vec![true; n];
+    for &i in &late {
+        keep[i] = false;
+    }
+    let ts: Vec<i64> = values.iter().zip(&keep).filter(|x| *x.1).map(|x| *x.0).collect();
+    let mask = arrow::array::BooleanArray::from(keep);
+    let b = arrow::compute::filter_record_batch(batch, &mask).ok()?;
+    Some((b, ts, wm))
 }
 
 /// The WITH keys a stream understands.

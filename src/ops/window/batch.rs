@@ -258,7 +258,7 @@ impl BatchWindow {
                 rows: Vec::new(),
                 fired: false,
                 key,
-                groups: self.agg.as_ref().map(|_| PaneGroups::default()),
+                groups: self.agg.as_mut().map(|a| a.new_groups()),
             },
         );
         id

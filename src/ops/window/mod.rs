@@ -24,7 +24,6 @@ use crate::error::Result;
 use crate::sql::plan::WindowPlan;
 use crate::state::Reader;
 pub(crate) use pane_agg::PaneAgg;
-pub(crate) use sliding::time_values;
 pub(crate) use store::{RefTable, RowRef, RowStore};
 
 /// Events a window emits, materialized as rows of the input schema.

@@ -10,11 +10,13 @@
 //! of first arrival in the pane, the group's last event for the columns that
 //! are not aggregated, and a late row re-firing its pane with every group.
 
-use ahash::AHashMap;
+use std::mem::size_of;
+
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::DataType;
 use arrow::row::{RowConverter, Rows, SortField};
+use hashbrown::HashTable;
 
 use super::store::Restored;
 use super::{Chunk, RefTable, RowRef, RowStore};
@@ -59,28 +61,101 @@ impl Keys {
 /// The groups of one pane.
 #[derive(Default)]
 pub(crate) struct PaneGroups {
-    /// Group key → position in `list` (see `Keys` for the encoding).
-    index: AHashMap<Box<[u8]>, u32>,
+    /// Positions in `list`, by key (see `Keys` for the encoding).
+    table: HashTable<u32>,
+    /// The keys, end to end.
+    keys: Vec<u8>,
+    /// The groups in order of first arrival.
+    list: Vec<Group>,
     /// The group whose single key column is NULL.
     null_at: Option<u32>,
-    /// (accumulator group id, the group's last event), in order of first
-    /// arrival.
-    list: Vec<(u32, RowRef)>,
     /// Batches this pane keeps readable (retained once each): the last
     /// events live in them.
     segs: Vec<u64>,
 }
 
+struct Group {
+    /// Accumulator group id.
+    gid: u32,
+    /// The group's latest event.
+    last: RowRef,
+    /// The key: `keys[key.0..key.1]` (empty for the NULL key).
+    key: (u32, u32),
+    hash: u64,
+}
+
 impl PaneGroups {
     /// The accumulator group ids in use.
     pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
-        self.list.iter().map(|g| g.0)
+        self.list.iter().map(|g| g.gid)
     }
 
     pub fn state_bytes(&self) -> usize {
-        self.index.keys().map(|k| k.len() + 40).sum::<usize>()
-            + self.list.capacity() * 16
+        self.table.capacity() * 5
+            + self.keys.capacity()
+            + self.list.capacity() * size_of::<Group>()
             + self.segs.capacity() * 8
+    }
+
+    fn key(&self, g: &Group) -> &[u8] {
+        &self.keys[g.key.0 as usize..g.key.1 as usize]
+    }
+
+    /// The position of the group with `key` (None: NULL), made with
+    /// accumulator id `new_gid()` if it is not there yet.
+    #[inline]
+    fn find_or_add(
+        &mut self,
+        key: Option<&[u8]>,
+        hasher: &ahash::RandomState,
+        last: RowRef,
+        new_gid: impl FnOnce() -> u32,
+    ) -> usize {
+        let (hash, found) = match key {
+            Some(k) => {
+                let hash = hasher.hash_one(k);
+                let (list, keys) = (&self.list, &self.keys);
+                let found = self.table.find(hash, |&at| {
+                    let g = &list[at as usize];
+                    g.hash == hash && &keys[g.key.0 as usize..g.key.1 as usize] == k
+                });
+                (hash, found.copied())
+            }
+            None => (0, self.null_at),
+        };
+        if let Some(at) = found {
+            return at as usize;
+        }
+        let at = self.list.len() as u32;
+        let key_at = match key {
+            Some(k) => {
+                let start = self.keys.len() as u32;
+                self.keys.extend_from_slice(k);
+                let list = &self.list;
+                self.table.insert_unique(hash, at, |&x| list[x as usize].hash);
+                (start, self.keys.len() as u32)
+            }
+            None => {
+                self.null_at = Some(at);
+                (0, 0)
+            }
+        };
+        self.list.push(Group {
+            gid: new_gid(),
+            last,
+            key: key_at,
+            hash,
+        });
+        at as usize
+    }
+
+    /// Empties the pane for reuse, keeping its memory.
+    fn clear(&mut self) {
+        self.table.clear();
+        self.keys.clear();
+        self.list.clear();
+        self.null_at = None;
+        self.segs.clear();
     }
 }
 
@@ -96,7 +171,10 @@ pub(crate) struct PaneAgg {
     next_id: u32,
     /// The batch being placed: its keys and argument values.
     keys: Keys,
+    hasher: ahash::RandomState,
     values: Vec<Option<ArrayRef>>,
+    /// Groups of dropped panes, emptied, for new panes to reuse.
+    spare: Vec<PaneGroups>,
     /// Adds not yet applied: (row of the batch, group id).
     rows: Vec<u32>,
     groups: Vec<u32>,
@@ -149,7 +227,9 @@ impl PaneAgg {
             free: Vec::new(),
             next_id: 0,
             keys: Keys::One,
+            hasher: ahash::RandomState::new(),
             values: Vec::new(),
+            spare: Vec::new(),
             rows: Vec::new(),
             groups: Vec::new(),
         }))
@@ -199,33 +279,17 @@ impl PaneAgg {
     /// Adds row `r` of the batch given to `begin` to pane `p`.
     #[inline]
     pub fn place(&mut self, p: &mut PaneGroups, store: &mut RowStore, r: RowRef) {
-        let key = self.keys.get(r.row as usize);
-        let found = match key {
-            Some(k) => p.index.get(k).copied(),
-            None => p.null_at,
-        };
-        let at = match found {
-            Some(at) => at as usize,
-            None => {
-                let gid = self.free.pop().unwrap_or_else(|| {
-                    self.next_id += 1;
-                    self.next_id - 1
-                });
-                let at = p.list.len() as u32;
-                match key {
-                    Some(k) => {
-                        p.index.insert(k.into(), at);
-                    }
-                    None => p.null_at = Some(at),
-                }
-                p.list.push((gid, r));
-                at as usize
-            }
-        };
-        let slot = &mut p.list[at];
-        slot.1 = r;
+        let (free, next_id) = (&mut self.free, &mut self.next_id);
+        let at = p.find_or_add(self.keys.get(r.row as usize), &self.hasher, r, || {
+            free.pop().unwrap_or_else(|| {
+                *next_id += 1;
+                *next_id - 1
+            })
+        });
+        let g = &mut p.list[at];
+        g.last = r;
         self.rows.push(r.row);
-        self.groups.push(slot.0);
+        self.groups.push(g.gid);
         if p.segs.last() != Some(&r.seg) && !p.segs.contains(&r.seg) {
             p.segs.push(r.seg);
             store.retain(r);
@@ -257,8 +321,8 @@ impl PaneAgg {
         if p.list.is_empty() {
             return Ok(());
         }
-        let refs: Vec<RowRef> = p.list.iter().map(|g| g.1).collect();
-        let ids: Vec<u32> = p.list.iter().map(|g| g.0).collect();
+        let refs: Vec<RowRef> = p.list.iter().map(|g| g.last).collect();
+        let ids: Vec<u32> = p.list.iter().map(|g| g.gid).collect();
         let aggregates = self
             .accs
             .iter_mut()
@@ -281,18 +345,28 @@ impl PaneAgg {
     }
 
     /// Forgets a pane's groups and lets go of its batches.
-    pub fn drop_groups(&mut self, p: PaneGroups, store: &mut RowStore) -> Result<()> {
+    pub fn drop_groups(&mut self, mut p: PaneGroups, store: &mut RowStore) -> Result<()> {
         self.flush()?;
-        for (gid, _) in p.list {
+        for g in &p.list {
             for acc in self.accs.iter_mut() {
-                acc.reset_group(gid);
+                acc.reset_group(g.gid);
             }
-            self.free.push(gid);
+            self.free.push(g.gid);
         }
-        for seg in p.segs {
+        for &seg in &p.segs {
             store.release(RowRef { seg, row: 0 });
         }
+        // A few emptied panes are enough: about as many are open at once.
+        if self.spare.len() < 8 {
+            p.clear();
+            self.spare.push(p);
+        }
         Ok(())
+    }
+
+    /// Groups for a new pane.
+    pub fn new_groups(&mut self) -> PaneGroups {
+        self.spare.pop().unwrap_or_default()
     }
 
     pub fn state_bytes(&self) -> usize {
@@ -301,15 +375,12 @@ impl PaneAgg {
 
     /// Writes a pane's groups (the accumulators are written by `put_state`).
     pub fn put_groups(t: &mut RefTable, b: &mut Vec<u8>, p: &PaneGroups) {
-        let mut keys: Vec<(Option<&[u8]>, u32)> = p.index.iter().map(|(k, &at)| (Some(&k[..]), at)).collect();
-        keys.extend(p.null_at.map(|at| (None, at)));
-        keys.sort_unstable_by_key(|k| k.1);
         put_var(b, p.list.len() as u64);
-        for ((key, _), &(gid, last)) in keys.iter().zip(&p.list) {
-            put_bool(b, key.is_some());
-            put_bytes(b, key.unwrap_or_default());
-            put_var(b, gid as u64);
-            t.put(b, last);
+        for (at, g) in p.list.iter().enumerate() {
+            put_bool(b, p.null_at != Some(at as u32));
+            put_bytes(b, p.key(g));
+            put_var(b, g.gid as u64);
+            t.put(b, g.last);
         }
     }
 
@@ -323,19 +394,13 @@ impl PaneAgg {
         let mut p = PaneGroups::default();
         for _ in 0..b.len()? {
             let valued = b.bool()?;
-            let key: Box<[u8]> = b.blob()?.into();
+            let key = b.blob()?;
             let gid = u32::try_from(b.var()?).map_err(|_| corrupt("group id out of range"))?;
             let last = rows.get(b)?;
-            let at = p.list.len() as u32;
-            let twice = if valued {
-                p.index.insert(key, at).is_some()
-            } else {
-                p.null_at.replace(at).is_some()
-            };
-            if twice {
+            let n = p.list.len();
+            if p.find_or_add(valued.then_some(key), &self.hasher, last, || gid) != n {
                 return Err(corrupt("a group twice in a pane"));
             }
-            p.list.push((gid, last));
             if !p.segs.contains(&last.seg) {
                 p.segs.push(last.seg);
                 store.retain(last);
