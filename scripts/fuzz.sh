@@ -7,6 +7,9 @@
 #   scripts/fuzz.sh --smoke               CI: build every target, run each over
 #                                         its committed seed corpus, then a short
 #                                         random run (about a minute in all)
+#   scripts/fuzz.sh --asan [TARGET...]    replay every input a campaign kept
+#                                         (work/<target>/) and the seeds once
+#                                         under AddressSanitizer
 #
 # Campaigns run one target at a time, one libFuzzer job in-process (the
 # default; -jobs=1 -workers=1 runs the same single job in a child whose
@@ -43,7 +46,8 @@ RUNS=""
 case "${1:-}" in
     --smoke) MODE=smoke; shift ;;
     --runs) MODE=runs; RUNS="${2:?--runs needs a number}"; shift 2 ;;
-    '' | -h | --help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    --asan) MODE=asan; shift ;;
+    '' | -h | --help) sed -n '2,36p' "$ROOT/scripts/fuzz.sh" | sed 's/^# \{0,1\}//'; exit 2 ;;
     *) SECONDS_PER="$1"; shift ;;
 esac
 TARGETS=("$@")
@@ -70,6 +74,11 @@ if [ "$MODE" = smoke ]; then
     # cold build, and no rebuild of the campaign build (other flags).
     BUILD_FLAGS=(${FUZZ_BUILD_FLAGS:---dev -s none --target-dir target/smoke})
     NICE=()
+elif [ "$MODE" = asan ]; then
+    # cargo-fuzz's default build: release, debug assertions, ASan.
+    LOG_PREFIX="asan-"
+    BUILD_FLAGS=(${FUZZ_BUILD_FLAGS:-})
+    NICE=(nice -n 19)
 else
     BUILD_FLAGS=(${FUZZ_BUILD_FLAGS--s none --target-dir target/nosan})
     NICE=(nice -n 19)
@@ -139,6 +148,7 @@ for t in "${TARGETS[@]}"; do
             rm -rf "$work"
             ;;
         runs) run_target "$t" "work/$t" -runs="$RUNS" ;;
+        asan) mkdir -p "work/$t"; run_target "$t" "work/$t" -runs=0 ;;
         time) run_target "$t" "work/$t" -max_total_time="$SECONDS_PER" ;;
     esac
 done
