@@ -7,6 +7,9 @@
 #   scripts/fuzz.sh --smoke               CI: build every target, run each over
 #                                         its committed seed corpus, then a short
 #                                         random run (about a minute in all)
+#   scripts/fuzz.sh --asan [TARGET...]    replay every input a campaign kept
+#                                         (work/<target>/) and the seeds once
+#                                         under AddressSanitizer
 #
 # Campaigns run one target at a time, one libFuzzer job in-process (the
 # default; -jobs=1 -workers=1 runs the same single job in a child whose
@@ -18,11 +21,16 @@
 # a table gives executions, seconds and executions per second per target.
 #
 # Environment:
-#   FUZZ_BUILD_FLAGS  flags for `cargo fuzz build/run` (e.g. "-s none"; by
-#                     default the smoke uses "--dev -s none --target-dir
-#                     target/smoke", campaigns cargo-fuzz's default: release
-#                     + debug assertions + AddressSanitizer, in fuzz/target)
+#   FUZZ_BUILD_FLAGS  flags for `cargo fuzz build` (by default the smoke uses
+#                     "--dev -s none --target-dir target/smoke", campaigns
+#                     "-s none --target-dir target/nosan": release + debug
+#                     assertions, no AddressSanitizer, which costs 5-9 times
+#                     the executions per second (fuzz/README.md); "" builds
+#                     cargo-fuzz's default with ASan in fuzz/target)
 #   FUZZ_ARGS         extra libFuzzer flags for every target
+#
+# Each target runs from a copy of its binary (fuzz/logs/bin/), so a rebuild
+# while a long campaign runs cannot replace the binary under it.
 #
 # Needs a nightly toolchain and cargo-fuzz; both are installed when missing
 # (rustup toolchain install nightly; cargo install cargo-fuzz --locked).
@@ -38,7 +46,8 @@ RUNS=""
 case "${1:-}" in
     --smoke) MODE=smoke; shift ;;
     --runs) MODE=runs; RUNS="${2:?--runs needs a number}"; shift 2 ;;
-    '' | -h | --help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    --asan) MODE=asan; shift ;;
+    '' | -h | --help) sed -n '2,36p' "$ROOT/scripts/fuzz.sh" | sed 's/^# \{0,1\}//'; exit 2 ;;
     *) SECONDS_PER="$1"; shift ;;
 esac
 TARGETS=("$@")
@@ -65,8 +74,13 @@ if [ "$MODE" = smoke ]; then
     # cold build, and no rebuild of the campaign build (other flags).
     BUILD_FLAGS=(${FUZZ_BUILD_FLAGS:---dev -s none --target-dir target/smoke})
     NICE=()
-else
+elif [ "$MODE" = asan ]; then
+    # cargo-fuzz's default build: release, debug assertions, ASan.
+    LOG_PREFIX="asan-"
     BUILD_FLAGS=(${FUZZ_BUILD_FLAGS:-})
+    NICE=(nice -n 19)
+else
+    BUILD_FLAGS=(${FUZZ_BUILD_FLAGS--s none --target-dir target/nosan})
     NICE=(nice -n 19)
 fi
 
@@ -82,6 +96,17 @@ t0=$(date +%s)
 "${NICE[@]}" cargo +nightly fuzz build "${BUILD_FLAGS[@]}"
 echo "fuzz build: $(( $(date +%s) - t0 ))s"
 
+# Where `cargo fuzz build` put the binaries for these flags.
+TARGET_DIR=target
+PROFILE=release
+prev=""
+for f in "${BUILD_FLAGS[@]}"; do
+    case "$prev" in --target-dir) TARGET_DIR="$f" ;; esac
+    case "$f" in -D | --dev) PROFILE=debug ;; --target-dir=*) TARGET_DIR="${f#--target-dir=}" ;; esac
+    prev="$f"
+done
+BIN_DIR="$TARGET_DIR/$(rustc -vV | sed -n 's/^host: //p')/$PROFILE"
+
 mkdir -p logs
 RESULTS=()
 FAILED=0
@@ -91,10 +116,11 @@ run_target() {
     local t="$1" work="$2"
     shift 2
     local log="logs/$LOG_PREFIX$t.log" start rc=0 execs secs
-    mkdir -p "$work" "artifacts/$t"
+    mkdir -p "$work" "artifacts/$t" logs/bin
+    cp "$BIN_DIR/$t" "logs/bin/$LOG_PREFIX$t"
     start=$(date +%s)
     # shellcheck disable=SC2046
-    "${NICE[@]}" cargo +nightly fuzz run "${BUILD_FLAGS[@]}" "$t" "$work" "corpus/$t" -- \
+    "${NICE[@]}" "logs/bin/$LOG_PREFIX$t" "$work" "corpus/$t" \
         -timeout=60 -rss_limit_mb=4096 -print_final_stats=1 \
         -artifact_prefix="artifacts/$t/" $(target_args "$t") ${FUZZ_ARGS:-} "$@" >"$log" 2>&1 || rc=$?
     secs=$(( $(date +%s) - start ))
@@ -122,6 +148,7 @@ for t in "${TARGETS[@]}"; do
             rm -rf "$work"
             ;;
         runs) run_target "$t" "work/$t" -runs="$RUNS" ;;
+        asan) mkdir -p "work/$t"; run_target "$t" "work/$t" -runs=0 ;;
         time) run_target "$t" "work/$t" -max_total_time="$SECONDS_PER" ;;
     esac
 done

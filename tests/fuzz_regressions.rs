@@ -323,3 +323,36 @@ fn sliding_window_with_too_many_windows_per_event_is_refused() {
     input.end_row().unwrap();
     e.flush(10_000).unwrap();
 }
+
+/// sql: an input that plans against the target's catalog but fails on the
+/// fresh engine left that engine dropped without `close`, and a Rust
+/// `Engine` dropped without `close` kept its worker thread parked forever
+/// (the fuzzer's process had gathered 2,000 of them after 2 million inputs,
+/// each waking ten times a second). Fix: the last handle of an engine
+/// closes it, as `eddy_engine_free` does (src/runtime/engine.rs).
+#[test]
+fn engine_dropped_without_close_stops_its_worker() {
+    use std::time::Duration;
+    let e = eddy::Engine::open("").unwrap();
+    e.execute("CREATE STREAM S (x INT)").unwrap();
+    let sub = e.subscribe("S").unwrap();
+    let mut input = e.open_input("S").unwrap();
+    let other = e.clone();
+    drop(e);
+    // Another handle is left: the engine still runs.
+    input.begin_row().unwrap();
+    input.set_i32(0, 7).unwrap();
+    input.end_row().unwrap();
+    other.flush(10_000).unwrap();
+    drop(other);
+    // The last one closed it: the row was delivered, then the stream
+    // ended (the worker finished), and the input is refused.
+    let b = sub.next(Some(Duration::from_secs(10))).expect("the row");
+    assert_eq!(b.num_rows(), 1);
+    let end = sub
+        .next(Some(Duration::from_secs(10)))
+        .expect_err("end of stream");
+    assert_eq!(end.status, eddy::Status::EndOfStream, "{}", end.message);
+    let err = input.begin_row().expect_err("engine closed");
+    assert_eq!(err.status, eddy::Status::Closed, "{}", err.message);
+}

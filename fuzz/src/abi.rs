@@ -73,11 +73,19 @@ pub fn c_string(bytes: &[u8]) -> CString {
 /// the machine may be loaded, and libFuzzer's own -timeout catches the rest.
 pub const FLUSH_TIMEOUT_MS: i32 = 30_000;
 
+/// A target's engine options, then `EDDY_FUZZ_OPTIONS` when set (later
+/// keys win): a knob to try other settings without editing the targets.
+pub fn options(base: &str) -> String {
+    static EXTRA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let extra = EXTRA.get_or_init(|| std::env::var("EDDY_FUZZ_OPTIONS").unwrap_or_default());
+    format!("{base};{extra}")
+}
+
 pub struct Engine(*mut eddy_engine);
 
 impl Engine {
     pub fn open(options: &str) -> Engine {
-        let opts = CString::new(options).unwrap();
+        let opts = CString::new(self::options(options)).unwrap();
         let mut e = null_mut();
         call(|err| unsafe { eddy_engine_open(opts.as_ptr(), &mut e, err) }).expect("engine opens");
         Engine(e)

@@ -67,7 +67,7 @@ fn with_state<R>(f: impl FnOnce(&State) -> R) -> R {
     STATE.with(|s| {
         let mut s = s.borrow_mut();
         let st = s.get_or_insert_with(|| {
-            let catalog = RustEngine::open(FRESH_OPTIONS).expect("engine opens");
+            let catalog = RustEngine::open(&abi::options(FRESH_OPTIONS)).expect("engine opens");
             catalog.execute(PRELUDE).expect("prelude plans");
             let c_engine = abi::Engine::open("idle_spin_us=0");
             c_engine.execute(PRELUDE).expect("prelude runs");
@@ -214,7 +214,7 @@ fn drain(sub: &eddy::Subscription) -> usize {
 
 /// Installs `text` on a fresh engine and runs rows through every stream.
 pub fn run_fresh(text: &str) {
-    let e = RustEngine::open(FRESH_OPTIONS).expect("engine opens");
+    let e = RustEngine::open(&abi::options(FRESH_OPTIONS)).expect("engine opens");
     e.execute(PRELUDE).expect("prelude");
     if no_bug(e.execute(text)).is_none() {
         return;

@@ -116,11 +116,29 @@ impl EngineShared {
     }
 }
 
-/// An engine. Cloning gives another reference to the same engine.
+/// An engine. Cloning gives another reference to the same engine; when the
+/// last one is dropped the engine is closed (as `eddy_engine_free` does),
+/// so its worker thread never outlives every handle to it.
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) shared: Arc<EngineShared>,
-    worker: Arc<Mutex<Option<JoinHandle<()>>>>,
+    worker: Arc<Worker>,
+}
+
+/// The worker thread's handle, shared by every clone of an `Engine`.
+struct Worker {
+    shared: Arc<EngineShared>,
+    handle: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // Not closed yet: nobody can close it any more, and the worker
+        // would park forever (it holds `shared` itself).
+        if !self.shared.closing.load(Ordering::Acquire) {
+            let _ = close_engine(&self.shared, &self.handle);
+        }
+    }
 }
 
 fn timeout_of(ms: i32) -> Option<Duration> {
@@ -157,8 +175,11 @@ impl Engine {
             .map_err(|e| Error::new(Status::Io, format!("cannot start the worker thread: {e}")))?;
         let _ = shared.worker_thread.set(handle.thread().clone());
         Ok(Engine {
+            worker: Arc::new(Worker {
+                shared: shared.clone(),
+                handle: Mutex::new(Some(handle)),
+            }),
             shared,
-            worker: Arc::new(Mutex::new(Some(handle))),
         })
     }
 
@@ -359,43 +380,49 @@ impl Engine {
     /// Drains every input, lets queries emit what they hold, ends every
     /// subscription, and stops the worker. Results stay readable.
     pub fn close(&self) -> Result<()> {
-        if self.shared.closing.swap(true, Ordering::SeqCst) {
-            return Err(Error::closed("the engine is already closed"));
-        }
-        {
-            // Seal under the lock register_input checks closing under.
-            let inputs = self.shared.inputs.lock().unwrap();
-            for q in inputs.iter() {
-                q.seal();
-            }
-        }
-        // Close never waits on a subscriber nobody reads.
-        for st in self.shared.lock_dataflow().streams.iter() {
-            for s in &st.subscribers {
-                s.set_unbounded();
-            }
-        }
-        if let Some(t) = self.shared.worker_thread.get() {
-            t.unpark();
-        }
-        let handle = self.worker.lock().unwrap().take();
-        if let Some(h) = handle {
-            if h.join().is_err() {
-                return Err(Error::new(Status::Panic, "the worker thread panicked"));
-            }
-        }
-        if let Some(m) = self.shared.panicked.lock().unwrap().as_ref() {
-            return Err(Error::new(
-                Status::Panic,
-                format!("the engine stopped after a panic: {m}"),
-            ));
-        }
-        Ok(())
+        close_engine(&self.shared, &self.worker.handle)
     }
 
     pub fn is_closed(&self) -> bool {
         self.shared.closing.load(Ordering::Acquire)
     }
+}
+
+/// Engine::close, also run when the last handle of an unclosed engine is
+/// dropped.
+fn close_engine(shared: &Arc<EngineShared>, worker: &Mutex<Option<JoinHandle<()>>>) -> Result<()> {
+    if shared.closing.swap(true, Ordering::SeqCst) {
+        return Err(Error::closed("the engine is already closed"));
+    }
+    {
+        // Seal under the lock register_input checks closing under.
+        let inputs = shared.inputs.lock().unwrap();
+        for q in inputs.iter() {
+            q.seal();
+        }
+    }
+    // Close never waits on a subscriber nobody reads.
+    for st in shared.lock_dataflow().streams.iter() {
+        for s in &st.subscribers {
+            s.set_unbounded();
+        }
+    }
+    if let Some(t) = shared.worker_thread.get() {
+        t.unpark();
+    }
+    let handle = worker.lock().unwrap().take();
+    if let Some(h) = handle {
+        if h.join().is_err() {
+            return Err(Error::new(Status::Panic, "the worker thread panicked"));
+        }
+    }
+    if let Some(m) = shared.panicked.lock().unwrap().as_ref() {
+        return Err(Error::new(
+            Status::Panic,
+            format!("the engine stopped after a panic: {m}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The worker: takes rows and batches from every input in turn, runs them
