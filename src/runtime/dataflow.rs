@@ -235,13 +235,13 @@ impl Dataflow {
         let before = node.clock.watermark;
         // In processing time a row's time and the clock are both `now`: one
         // vector serves as both.
+        let timed = node.readers.iter().any(|&q| self.queries[q].op.uses_time());
         let (batch, ts, wm) = match node.settings.event_time {
-            Some(col) => match event_times(node, &batch, col) {
+            Some(col) => match event_times(node, &batch, col, timed) {
                 Some((b, ts, wm)) => (b, ts, Some(wm)),
                 None => return,
             },
             None => {
-                let timed = node.readers.iter().any(|&q| self.queries[q].op.uses_time());
                 let v = if timed {
                     vec![now; batch.num_rows()]
                 } else {
@@ -520,10 +520,15 @@ fn build_op(q: &QueryPlan, input: &StreamSettings) -> Result<Box<dyn Operator>> 
 /// Per-row event times and watermarks of a batch entering an event-time
 /// stream; late rows (below watermark - allowed lateness, or without a time)
 /// are dropped and counted. None when every row was late.
+///
+/// `timed`: some reader needs each row's time and watermark; without one the
+/// clock still moves and late rows are still refused, but the per-row
+/// vectors come back empty.
 fn event_times(
     node: &mut StreamNode,
     batch: &RecordBatch,
     col: usize,
+    timed: bool,
 ) -> Option<(RecordBatch, Vec<i64>, Vec<i64>)> {
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{DataType, Int64Type, TimestampMillisecondType};
@@ -539,24 +544,41 @@ fn event_times(
         }
     };
     let n = values.len();
-    let mut wm = Vec::with_capacity(n);
+    let mut wm = Vec::with_capacity(if timed { n } else { 0 });
     // Rows refused as late; the rest keep their order.
     let mut late: Vec<usize> = Vec::new();
     let mut clock = node.clock;
     let (delay, lateness) = (node.settings.watermark_delay, node.settings.allowed_lateness);
+    // The earliest time still taken (no watermark yet: any).
+    let floor = |w: i64| {
+        if w == i64::MIN {
+            i64::MIN
+        } else {
+            w.saturating_sub(lateness)
+        }
+    };
+    let mut min_t = floor(clock.watermark);
     for (i, &t) in values.iter().enumerate() {
-        let valid = nulls.map_or(true, |b| b.is_valid(i));
-        if valid && (clock.watermark == i64::MIN || t >= clock.watermark.saturating_sub(lateness)) {
-            clock.max_ts = clock.max_ts.max(t);
-            clock.watermark = clock.watermark.max(clock.max_ts.saturating_sub(delay));
-            wm.push(clock.watermark);
+        if t >= min_t && nulls.map_or(true, |b| b.is_valid(i)) {
+            if t > clock.max_ts {
+                clock.max_ts = t;
+                let w = t.saturating_sub(delay);
+                if w > clock.watermark {
+                    clock.watermark = w;
+                    min_t = floor(w);
+                }
+            }
+            if timed {
+                wm.push(clock.watermark);
+            }
         } else {
             late.push(i);
         }
     }
     node.clock = clock;
     if late.is_empty() {
-        return Some((batch.clone(), values.to_vec(), wm));
+        let ts = if timed { values.to_vec() } else { Vec::new() };
+        return Some((batch.clone(), ts, wm));
     }
     add(&node.stats.late, late.len() as u64);
     if late.len() == n {
@@ -566,7 +588,11 @@ fn event_times(
     for &i in &late {
         keep[i] = false;
     }
-    let ts: Vec<i64> = values.iter().zip(&keep).filter(|x| *x.1).map(|x| *x.0).collect();
+    let ts: Vec<i64> = if timed {
+        values.iter().zip(&keep).filter(|x| *x.1).map(|x| *x.0).collect()
+    } else {
+        Vec::new()
+    };
     let mask = arrow::array::BooleanArray::from(keep);
     let b = arrow::compute::filter_record_batch(batch, &mask).ok()?;
     Some((b, ts, wm))
