@@ -245,7 +245,11 @@ fn tumbling_event_time_out_of_order_late_and_close() {
 #[test]
 fn late_rows_are_refused_before_a_query_without_time() {
     let mut r = Run::new("", ET, "INSERT INTO Out SELECT id, ts FROM S");
-    r.row(1, 0, 500).row(2, 0, 3100).row(3, 0, 1200).row(4, 0, 1000).row(5, 0, 3000);
+    r.row(1, 0, 500)
+        .row(2, 0, 3100)
+        .row(3, 0, 1200)
+        .row(4, 0, 1000)
+        .row(5, 0, 3000);
     // Watermark 3100 - 2000 = 1100: 1000 is late; 1200 and 3000 are not.
     assert_eq!(r.out(), v(&["1,500", "2,3100", "3,1200", "5,3000"]));
     assert_eq!(stat(&r.stats(), "\"name\":\"S\"", "late"), 1);
