@@ -231,20 +231,15 @@ pub fn new_accumulator(
     }
     use AggFunc::*;
     Ok(match func {
-        Min | Max if mode == Retraction::Never => by_kind!(|K| boxed(
-            BestF::<K> {
-                max: func == Max,
-                k: PhantomData
-            },
-            tag
-        )),
-        First | Last if mode == Retraction::Never => by_kind!(|K| boxed(
-            PickF::<K> {
-                last: func == Last,
-                k: PhantomData
-            },
-            tag
-        )),
+        Min | Max | First | Last if mode == Retraction::Never => {
+            let keep = match func {
+                Min => Keep::Min,
+                Max => Keep::Max,
+                First => Keep::First,
+                _ => Keep::Last,
+            };
+            by_kind!(|K| boxed(OneF::<K> { keep, k: PhantomData }, tag))
+        }
         CountStar => boxed(CountStarF, tag),
         Count => boxed(CountF, tag),
         CountDistinct => by_kind!(|K| boxed(DistinctF::<K>(PhantomData), tag)),
@@ -1639,24 +1634,22 @@ impl<K: Kind> Func for TreeF<K> {
 // ---------------------------------------------------------------------------
 // FIRST / LAST: the group's non-NULL values in arrival order.
 
-/// MIN/MAX of a batch window: events never leave, so the best value so far
-/// is the whole state.
-struct BestF<K> {
-    max: bool,
+/// MIN, MAX, FIRST or LAST of a batch window: events never leave, so one
+/// value (the best, the first or the latest) is the whole state.
+struct OneF<K> {
+    keep: Keep,
     k: PhantomData<fn() -> K>,
 }
 
-/// FIRST/LAST of a batch window: the first or latest value added.
-struct PickF<K> {
-    last: bool,
-    k: PhantomData<fn() -> K>,
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Min,
+    Max,
+    First,
+    Last,
 }
 
-fn never_retracts(func: &str) -> Error {
-    Error::internal(format!("{func}: an add-only accumulator cannot retract"))
-}
-
-/// The state of `BestF` and `PickF`: one value, and the non-NULL count.
+/// The state of `OneF`: the value kept, and the non-NULL count.
 struct One<K: Kind> {
     n: u64,
     v: Option<K::Own>,
@@ -1668,30 +1661,32 @@ impl<K: Kind> Default for One<K> {
     }
 }
 
-fn put_one<K: Kind>(st: &One<K>, w: &mut Vec<u8>) {
-    put_var(w, st.n);
-    if let Some(v) = &st.v {
-        K::put(v, w);
+impl<K: Kind> OneF<K> {
+    fn name(&self) -> &'static str {
+        match self.keep {
+            Keep::Min => "MIN",
+            Keep::Max => "MAX",
+            Keep::First => "FIRST",
+            Keep::Last => "LAST",
+        }
+    }
+
+    /// `new` replaces the value held.
+    #[inline]
+    fn replaces(&self, held: &Option<K::Own>, new: &K::Ref<'_>) -> bool {
+        let Some(v) = held else {
+            return true;
+        };
+        match self.keep {
+            Keep::Min => cmp_own::<K>(v, new) == Ordering::Greater,
+            Keep::Max => cmp_own::<K>(v, new) == Ordering::Less,
+            Keep::First => false,
+            Keep::Last => true,
+        }
     }
 }
 
-fn take_one<K: Kind>(r: &mut Reader<'_>) -> Result<One<K>> {
-    let n = r.count()?;
-    let v = if n > 0 { Some(K::take(r)?) } else { None };
-    Ok(One { n, v })
-}
-
-/// Replaces the held value, returning the change in heap bytes.
-#[inline]
-fn set_one<K: Kind>(st: &mut One<K>, r: K::Ref<'_>) -> isize {
-    let o = K::own(r);
-    let grown = K::heap(&o) as isize;
-    let shrunk = st.v.as_ref().map_or(0, |v| K::heap(v)) as isize;
-    st.v = Some(o);
-    grown - shrunk
-}
-
-impl<K: Kind> Func for BestF<K> {
+impl<K: Kind> Func for OneF<K> {
     type State = One<K>;
     type Col<'a> = Column<'a, K::Arr>;
     type Out = K::Builder;
@@ -1708,64 +1703,20 @@ impl<K: Kind> Func for BestF<K> {
         }
         st.n += 1;
         let r = K::get(col.arr, row);
-        let better = match &st.v {
-            None => true,
-            Some(v) => {
-                let o = cmp_own::<K>(v, &r);
-                if self.max {
-                    o == Ordering::Less
-                } else {
-                    o == Ordering::Greater
-                }
-            }
-        };
-        Ok(if better { set_one(st, r) } else { 0 })
-    }
-    fn retract(&self, _: &mut One<K>, _: &Column<'_, K::Arr>, _: usize, _: u64) -> Result<isize> {
-        Err(never_retracts(if self.max { "MAX" } else { "MIN" }))
-    }
-    #[inline]
-    fn emit(&self, st: &One<K>, out: &mut K::Builder) {
-        K::append(out, st.v.as_ref().map(|v| K::view(v)))
-    }
-    fn is_empty(st: &One<K>) -> bool {
-        st.n == 0
-    }
-    fn heap(st: &One<K>) -> usize {
-        st.v.as_ref().map_or(0, |v| K::heap(v))
-    }
-    fn put(&self, st: &One<K>, w: &mut Vec<u8>) {
-        put_one(st, w)
-    }
-    fn take(&self, r: &mut Reader<'_>) -> Result<One<K>> {
-        take_one(r)
-    }
-}
-
-impl<K: Kind> Func for PickF<K> {
-    type State = One<K>;
-    type Col<'a> = Column<'a, K::Arr>;
-    type Out = K::Builder;
-    fn col(values: Option<&ArrayRef>) -> Result<(Column<'_, K::Arr>, usize)> {
-        column(values)
-    }
-    fn out(&self) -> K::Builder {
-        K::builder()
-    }
-    #[inline]
-    fn add(&self, st: &mut One<K>, col: &Column<'_, K::Arr>, row: usize, _: u64) -> Result<isize> {
-        if !col.valid(row) {
+        if !self.replaces(&st.v, &r) {
             return Ok(0);
         }
-        st.n += 1;
-        Ok(if self.last || st.v.is_none() {
-            set_one(st, K::get(col.arr, row))
-        } else {
-            0
-        })
+        let o = K::own(r);
+        let grown = K::heap(&o) as isize;
+        let shrunk = st.v.as_ref().map_or(0, |v| K::heap(v)) as isize;
+        st.v = Some(o);
+        Ok(grown - shrunk)
     }
     fn retract(&self, _: &mut One<K>, _: &Column<'_, K::Arr>, _: usize, _: u64) -> Result<isize> {
-        Err(never_retracts(if self.last { "LAST" } else { "FIRST" }))
+        Err(Error::internal(format!(
+            "{}: an add-only accumulator cannot retract",
+            self.name()
+        )))
     }
     #[inline]
     fn emit(&self, st: &One<K>, out: &mut K::Builder) {
@@ -1778,10 +1729,15 @@ impl<K: Kind> Func for PickF<K> {
         st.v.as_ref().map_or(0, |v| K::heap(v))
     }
     fn put(&self, st: &One<K>, w: &mut Vec<u8>) {
-        put_one(st, w)
+        put_var(w, st.n);
+        if let Some(v) = &st.v {
+            K::put(v, w);
+        }
     }
     fn take(&self, r: &mut Reader<'_>) -> Result<One<K>> {
-        take_one(r)
+        let n = r.count()?;
+        let v = if n > 0 { Some(K::take(r)?) } else { None };
+        Ok(One { n, v })
     }
 }
 
@@ -3011,8 +2967,7 @@ mod tests {
                     status(fifo.add_rows(arg.map(|_| &col), &[0], &[0])),
                     Status::Internal
                 );
-                // Retracting what was added: an error where the state cannot
-                // take it back (the add-only kinds), else done.
+                // The one-value states cannot take an event back: refused.
                 if matches!(func, AggFunc::Min | AggFunc::Max | AggFunc::First | AggFunc::Last) {
                     assert_eq!(status(r), Status::Internal, "{func:?}({t})");
                 }

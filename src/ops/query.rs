@@ -75,11 +75,7 @@ impl StatefulQuery {
         };
         let fifo = plan.window.as_ref().map_or(true, |w| w.expires_fifo()) && !out_of_order;
         let in_panes = match &plan.aggregate {
-            Some(a)
-                if pane_agg && plan.window.as_ref().is_some_and(window::pane_aggregates) && !keep_expired =>
-            {
-                window::PaneAgg::new(a, in_schema.fields().len())?
-            }
+            Some(a) if pane_agg => window::PaneAgg::new(a, in_schema.fields().len())?,
             _ => None,
         };
         let window = plan

@@ -441,7 +441,7 @@ impl Selector {
         let keys = Self::group_rows(a, base)?;
         let values = Self::arg_values(a, base)?;
         let mut parts: Vec<RecordBatch> = Vec::new();
-        let mut snap: Vec<(u32, usize)> = Vec::new();
+        let mut current_groups = 0;
         for part_expired in [true, false] {
             let wanted = if part_expired {
                 self.want_expired
@@ -478,7 +478,7 @@ impl Selector {
                 acc.clear();
             }
             if !part_expired {
-                snap = groups.iter().map(|&g| (g, g as usize)).collect();
+                current_groups = groups.len();
             }
             parts.push(Self::pre_of(&self.pre_schema, base, &last, results)?);
         }
@@ -487,16 +487,21 @@ impl Selector {
             1 => parts.pop().unwrap(),
             _ => concat_batches(&self.pre_schema, &parts)?,
         };
-        if let Some(m) = self.snapshot_rows.as_mut() {
-            // Over batches the snapshot is the last batch's rows.
-            m.clear();
-            let off = pre.num_rows() - snap.len();
-            for (g, j) in snap {
-                m.insert(g, pre.slice(off + j, 1));
-            }
-        }
+        // The current groups come last.
+        self.keep_batch_snapshot(&pre, pre.num_rows() - current_groups);
         let t = vec![trig.first().copied().unwrap_or(0); pre.num_rows()];
         Ok((pre, t))
+    }
+
+    /// OUTPUT SNAPSHOT over batches: the groups of the last batch, its rows
+    /// from `first` on, one per group.
+    fn keep_batch_snapshot(&mut self, pre: &RecordBatch, first: usize) {
+        if let Some(m) = self.snapshot_rows.as_mut() {
+            m.clear();
+            for j in first..pre.num_rows() {
+                m.insert((j - first) as u32, pre.slice(j, 1));
+            }
+        }
     }
 
     /// A closed batch its window aggregated already: the chunk's rows are
@@ -510,12 +515,7 @@ impl Selector {
         let mut cols = base.columns().to_vec();
         cols.extend(results.iter().cloned());
         let pre = RecordBatch::try_new(self.pre_schema.clone(), cols)?;
-        if let Some(m) = self.snapshot_rows.as_mut() {
-            m.clear();
-            for j in 0..pre.num_rows() {
-                m.insert(j as u32, pre.slice(j, 1));
-            }
-        }
+        self.keep_batch_snapshot(&pre, 0);
         let t = vec![trig.first().copied().unwrap_or(0); pre.num_rows()];
         Ok((pre, t))
     }

@@ -170,6 +170,15 @@ where
     if let Some(v) = float_vs_number::<T>(op, l, r)? {
         return Ok(v);
     }
+    float_compare_general::<T>(op, l, r)
+}
+
+/// Any two float operands, one value at a time.
+fn float_compare_general<T>(op: BinaryOp, l: &Value, r: &Value) -> Result<Value>
+where
+    T: ArrowPrimitiveType,
+    T::Native: FloatOps,
+{
     match op {
         BinaryOp::Eq => float_kernel::<T>(l, r, f_eq),
         BinaryOp::NotEq => float_kernel::<T>(l, r, |a, b| !f_eq(a, b)),
@@ -361,7 +370,7 @@ fn in_set_utf8(arg: &Value, items: &[Value]) -> Result<BooleanArray> {
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::{Float32Array, Float64Array};
+    use arrow::array::{ArrayRef, Float32Array, Float64Array};
 
     use super::*;
 
@@ -374,60 +383,46 @@ mod tests {
         let vals: Vec<Option<f64>> = (0..200)
             .map(|i| (i % 11 != 3).then(|| special[i % special.len()] * if i % 2 == 0 { 1.0 } else { 3.0 }))
             .collect();
-        let ops = [
-            BinaryOp::Eq,
-            BinaryOp::NotEq,
-            BinaryOp::Lt,
-            BinaryOp::LtEq,
-            BinaryOp::Gt,
-            BinaryOp::GtEq,
-        ];
-        fn general<T: ArrowPrimitiveType>(op: BinaryOp, l: &Value, r: &Value) -> Value
+        /// Both paths over a column and a literal, each operator, each order.
+        fn check<T: ArrowPrimitiveType>(col: ArrayRef, lit: ArrayRef, what: &str) -> usize
         where
             T::Native: FloatOps,
         {
-            match op {
-                BinaryOp::Eq => float_kernel::<T>(l, r, f_eq),
-                BinaryOp::NotEq => float_kernel::<T>(l, r, |a, b| !f_eq(a, b)),
-                BinaryOp::Lt => float_kernel::<T>(l, r, f_lt),
-                BinaryOp::LtEq => float_kernel::<T>(l, r, f_le),
-                BinaryOp::Gt => float_kernel::<T>(l, r, |a, b| f_lt(b, a)),
-                _ => float_kernel::<T>(l, r, |a, b| f_le(b, a)),
+            let (c, l) = (Value::Array(col), Value::Scalar(lit));
+            let mut checked = 0;
+            for op in [
+                BinaryOp::Eq,
+                BinaryOp::NotEq,
+                BinaryOp::Lt,
+                BinaryOp::LtEq,
+                BinaryOp::Gt,
+                BinaryOp::GtEq,
+            ] {
+                for (a, b) in [(&c, &l), (&l, &c)] {
+                    let fast = float_vs_number::<T>(op, a, b).unwrap().expect("taken");
+                    let general = float_compare_general::<T>(op, a, b).unwrap();
+                    assert_eq!(fast.array(), general.array(), "{op:?} {what}");
+                    checked += 1;
+                }
             }
-            .unwrap()
+            checked
         }
         let mut checked = 0;
         for lit in [0.0, -0.0, 1.5, 4.5, f64::INFINITY, f64::NEG_INFINITY] {
             for len in [0, 1, 63, 64, 65, 200] {
-                let c64 = Value::Array(Arc::new(Float64Array::from(vals[..len].to_vec())));
-                let l64 = Value::Scalar(Arc::new(Float64Array::from(vec![lit])));
-                let c32 = Value::Array(Arc::new(Float32Array::from(
-                    vals[..len]
-                        .iter()
-                        .map(|v| v.map(|x| x as f32))
-                        .collect::<Vec<_>>(),
-                )));
-                let l32 = Value::Scalar(Arc::new(Float32Array::from(vec![lit as f32])));
-                for op in ops {
-                    for (l, r) in [(&c64, &l64), (&l64, &c64)] {
-                        let fast = float_vs_number::<Float64Type>(op, l, r).unwrap().expect("taken");
-                        assert_eq!(
-                            fast.array(),
-                            general::<Float64Type>(op, l, r).array(),
-                            "{op:?} {lit} {len}"
-                        );
-                        checked += 1;
-                    }
-                    for (l, r) in [(&c32, &l32), (&l32, &c32)] {
-                        let fast = float_vs_number::<Float32Type>(op, l, r).unwrap().expect("taken");
-                        assert_eq!(
-                            fast.array(),
-                            general::<Float32Type>(op, l, r).array(),
-                            "{op:?} {lit} {len}"
-                        );
-                        checked += 1;
-                    }
-                }
+                let what = format!("{lit} {len}");
+                let c64: Vec<Option<f64>> = vals[..len].to_vec();
+                let c32: Vec<Option<f32>> = c64.iter().map(|v| v.map(|x| x as f32)).collect();
+                checked += check::<Float64Type>(
+                    Arc::new(Float64Array::from(c64)),
+                    Arc::new(Float64Array::from(vec![lit])),
+                    &what,
+                );
+                checked += check::<Float32Type>(
+                    Arc::new(Float32Array::from(c32)),
+                    Arc::new(Float32Array::from(vec![lit as f32])),
+                    &what,
+                );
             }
         }
         assert_eq!(checked, 6 * 6 * 6 * 4);

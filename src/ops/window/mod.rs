@@ -91,8 +91,9 @@ pub(crate) trait Window: Send {
 /// Builds the window of a plan. `keep_expired`: expired events must be
 /// emitted (the query outputs them or retracts them from aggregates).
 /// `lateness`: how long after firing a time window still takes late rows.
-/// `agg`: aggregate as rows arrive (only for the batch time kinds, when no
-/// expired event is wanted; see pane_agg.rs).
+/// `agg`: the query's aggregates, to compute as rows arrive where the
+/// window allows it (the batch time kinds, no expired event wanted; see
+/// pane_agg.rs); elsewhere the selector aggregates the chunks.
 pub(crate) fn build(
     plan: &WindowPlan,
     schema: &SchemaRef,
@@ -102,8 +103,9 @@ pub(crate) fn build(
 ) -> Box<dyn Window> {
     use batch::{Assign, BatchWindow, Expiry, Progress};
     let s = schema.clone();
-    let agg = std::cell::Cell::new(agg.filter(|_| pane_aggregates(plan) && !keep_expired));
-    let timed = |assign, progress, expiry| -> Box<dyn Window> {
+    let agg = agg.filter(|_| pane_aggregates(plan) && !keep_expired);
+    // Called in one match arm only: it may take `agg`.
+    let timed = move |assign, progress, expiry| -> Box<dyn Window> {
         Box::new(BatchWindow::new(
             schema.clone(),
             assign,
@@ -111,7 +113,7 @@ pub(crate) fn build(
             expiry,
             keep_expired,
             lateness,
-            agg.take(),
+            agg,
         ))
     };
     match *plan {
@@ -156,7 +158,7 @@ pub(crate) fn build(
 /// The window kinds that can aggregate in their panes: batch windows over
 /// time (sessions merge, which accumulators cannot; lengthBatch holds one
 /// batch at a time anyway).
-pub(crate) fn pane_aggregates(plan: &WindowPlan) -> bool {
+fn pane_aggregates(plan: &WindowPlan) -> bool {
     matches!(
         plan,
         WindowPlan::Tumbling(_)
