@@ -28,6 +28,10 @@ pub(crate) struct StatefulQuery {
     seq: u64,
     chunks: Vec<Chunk>,
     selected: Vec<RecordBatch>,
+    /// Tests: chunks reach the selector in event order (`Chunk::order`
+    /// undone), and how many came in stored order.
+    #[cfg(test)]
+    event_order: Option<usize>,
 }
 
 /// Time settings of the stream a query reads.
@@ -97,6 +101,8 @@ impl StatefulQuery {
             seq: 0,
             chunks: Vec::new(),
             selected: Vec::new(),
+            #[cfg(test)]
+            event_order: None,
         })
     }
 
@@ -116,6 +122,14 @@ impl StatefulQuery {
     /// Chunks → selector → rate limiter → `out`, at time `now`.
     fn emit(&mut self, now: i64, out: &mut Vec<RecordBatch>) -> Result<()> {
         for c in self.chunks.drain(..) {
+            #[cfg(test)]
+            let c = match &mut self.event_order {
+                Some(n) => {
+                    *n += c.order.is_some() as usize;
+                    c.in_event_order()?
+                }
+                None => c,
+            };
             self.selector.select(&c, &mut self.selected)?;
         }
         match &mut self.rate {
@@ -197,6 +211,7 @@ impl Operator for StatefulQuery {
                         rows: rows.clone(),
                         expired: vec![false; n],
                         seq: (self.seq..self.seq + n as u64).collect(),
+                        order: None,
                         bounds: None,
                         triggers: (1..=n).collect(),
                         batch: false,
@@ -479,6 +494,43 @@ mod tests {
     /// a pane's rows when it fires gives: late rows re-firing, every
     /// aggregate and argument type, expressions as keys and arguments,
     /// the clauses after aggregation, snapshots midway.
+    #[test]
+    fn chunks_in_stored_order_select_as_in_event_order() {
+        // Windows whose chunks interleave departures and arrivals, and
+        // queries that read them each way: per-event aggregation (grouped,
+        // ungrouped, every kind of event), plain rows, ORDER BY per trigger.
+        const ORDER_QUERIES: &[&str] = &[
+            "INSERT INTO O SELECT sym, AVG(price) AS a, MAX(price) AS m FROM T WINDOW('length', 5)",
+            "INSERT ALL EVENTS INTO O SELECT sym, COUNT(*) AS n, SUM(vol) AS s, MIN(sym) AS lo              FROM T WINDOW('length', 3) GROUP BY sym",
+            "INSERT EXPIRED EVENTS INTO O SELECT sym, MAX(vol) AS m FROM T WINDOW('length', 4) GROUP BY sym",
+            "INSERT ALL EVENTS INTO O SELECT sym, price, vol FROM T WINDOW('length', 6)",
+            "INSERT ALL EVENTS INTO O SELECT sym, vol FROM T WINDOW('length', 2) ORDER BY vol DESC LIMIT 1",
+            "INSERT ALL EVENTS INTO O SELECT sym, COUNT(*) AS n, MAX(vol) AS m FROM T WINDOW('time', 50) GROUP BY sym",
+            "INSERT ALL EVENTS INTO O SELECT sym, FIRST(price) AS f, LAST(vol) AS l FROM T              WINDOW('sort', 5, price, 'desc') GROUP BY sym",
+            "INSERT ALL EVENTS INTO O SELECT sym, AVG(price) AS a FROM T WINDOW('unique', sym)",
+            "INSERT INTO O SELECT sym, SUM(vol) AS s FROM T WINDOW('length', 4) GROUP BY sym HAVING SUM(vol) > 90",
+            "INSERT INTO O SELECT sym, SUM(vol) AS s FROM T WINDOW('length', 5) GROUP BY sym              OUTPUT SNAPSHOT EVERY INTERVAL '45' MILLISECOND",
+            "INSERT INTO O SELECT COUNT(*) AS n, AVG(vol) AS a FROM T WINDOW('time', 40) OUTPUT LAST EVERY 4 EVENTS",
+        ];
+        for lateness in [0, 40] {
+            let data = input(lateness);
+            for sql in ORDER_QUERIES {
+                let p = plan(sql);
+                let (mut a, mut b) = (query(&p, lateness), query(&p, lateness));
+                b.event_order = Some(0);
+                let (mut x, mut y) = (Vec::new(), Vec::new());
+                run(&mut a, &data, &mut x);
+                a.finish(&mut x).unwrap();
+                run(&mut b, &data, &mut y);
+                b.finish(&mut y).unwrap();
+                let (x, y) = (rows(&x, &p.output_schema), rows(&y, &p.output_schema));
+                assert!(x.num_rows() > 0, "{sql}: no output to compare");
+                assert_eq!(x, y, "{sql} (lateness {lateness})");
+                assert!(b.event_order.unwrap() > 0, "{sql}: no chunk in stored order");
+            }
+        }
+    }
+
     #[test]
     fn pane_aggregation_equals_aggregating_at_firing() {
         const PANE_QUERIES: &[&str] = &[

@@ -40,6 +40,9 @@ pub(crate) struct Selector {
     want_expired: bool,
     /// OUTPUT SNAPSHOT over aggregates: the latest current row per group.
     snapshot_rows: Option<AHashMap<u32, RecordBatch>>,
+    /// All-NULL timestamps, sliced for `window_start`/`window_end` of
+    /// sliding windows rather than allocated for every chunk.
+    null_ts: std::cell::RefCell<ArrayRef>,
 }
 
 struct Aggregation {
@@ -123,6 +126,7 @@ impl Selector {
             want_current: plan.events != OutputEvents::Expired,
             want_expired: plan.events != OutputEvents::Current,
             snapshot_rows: snapshot.then(AHashMap::new),
+            null_ts: std::cell::RefCell::new(new_null_array(&crate::types::SqlType::Timestamp.to_arrow(), 0)),
         })
     }
 
@@ -151,8 +155,19 @@ impl Selector {
                 cols.push(Arc::new(TimestampMillisecondArray::from(vec![e; n])));
             }
             None => {
-                cols.push(new_null_array(&ts, n));
-                cols.push(new_null_array(&ts, n));
+                // Kept up to twice the engine's usual batch size (a sliding
+                // window's arrivals and departures): 256 KiB at most.
+                let mut nulls = self.null_ts.borrow_mut();
+                if nulls.len() < n && n <= 32768 {
+                    *nulls = new_null_array(&ts, n.next_power_of_two());
+                }
+                let col = if nulls.len() >= n {
+                    nulls.slice(0, n)
+                } else {
+                    new_null_array(&ts, n)
+                };
+                cols.push(col.clone());
+                cols.push(col);
             }
         }
         cols.push(Arc::new(BooleanArray::new(
@@ -168,7 +183,11 @@ impl Selector {
         if n == 0 {
             return Ok(());
         }
-        // Trigger number of each chunk row.
+        // Only the per-event aggregation reads rows in their stored order.
+        if c.order.is_some() && !(self.agg.is_some() && !c.batch && c.aggregates.is_none()) {
+            return self.select(&c.in_event_order()?, out);
+        }
+        // Trigger number of each event.
         let mut trig = Vec::with_capacity(n);
         let mut t = 0u32;
         for i in 0..n {
@@ -337,44 +356,65 @@ impl Selector {
         let values = Self::arg_values(a, base)?;
         let n = base.num_rows();
         let mut ops = Vec::with_capacity(n);
-        let mut rows: Vec<u32> = Vec::new();
+        // Rows of the events that yield an output row, and those events.
+        let mut rows: Vec<u32> = Vec::with_capacity(n);
+        let mut events: Vec<u32> = Vec::with_capacity(n);
+        wanted_rows.reserve(n);
         // Keys of groups whose last event left during this chunk.
         let mut emptied: Vec<Box<[u8]>> = Vec::new();
-        for i in 0..n {
-            let key: &[u8] = keys.as_ref().map_or(&[], |k| k.row(i).data());
+        // The group of the previous event, its id and event count: a run of
+        // events of one group (every event, without GROUP BY) looks its key
+        // up once. The count is written back when the run ends.
+        let mut run: Option<(&[u8], u32, u64)> = None;
+        for k in 0..n {
+            let i = c.row_of(k);
+            let key: &[u8] = keys.as_ref().map_or(&[], |x| x.row(i).data());
             let expired = c.expired[i];
-            let gid = match a.groups.get_mut(key) {
-                Some((gid, live)) => {
-                    if expired {
-                        *live -= 1;
-                        if *live == 0 {
-                            emptied.push(key.into());
+            if run.is_some_and(|r| r.0 != key) {
+                let (rk, _, live) = run.take().expect("checked");
+                a.groups.get_mut(rk).expect("a run's group is in the map").1 = live;
+            }
+            if run.is_none() {
+                run = match a.groups.get(key) {
+                    Some(&(gid, live)) => Some((key, gid, live)),
+                    None => {
+                        if expired {
+                            return Err(Error::new(
+                                Status::Internal,
+                                "an expired event left a group that holds no events",
+                            ));
                         }
-                    } else {
-                        *live += 1;
+                        let gid = a.free.pop().unwrap_or_else(|| {
+                            a.next_id += 1;
+                            a.next_id - 1
+                        });
+                        a.groups.insert(key.into(), (gid, 0));
+                        Some((key, gid, 0))
                     }
-                    *gid
+                };
+            }
+            let r = run.as_mut().expect("set above");
+            if expired {
+                if r.2 == 0 {
+                    return Err(Error::new(
+                        Status::Internal,
+                        "an expired event left a group that holds no events",
+                    ));
                 }
-                None => {
-                    if expired {
-                        return Err(Error::new(
-                            Status::Internal,
-                            "an expired event left a group that holds no events",
-                        ));
-                    }
-                    let gid = a.free.pop().unwrap_or_else(|| {
-                        a.next_id += 1;
-                        a.next_id - 1
-                    });
-                    a.groups.insert(key.into(), (gid, 1));
-                    gid
+                r.2 -= 1;
+                if r.2 == 0 {
+                    emptied.push(key.into());
                 }
-            };
+            } else {
+                r.2 += 1;
+            }
+            let gid = r.1;
             let wanted = if expired { want_expired } else { want_current };
             // A snapshot follows every change of a group, wanted or not.
             let emit = wanted || snapshot;
             if emit {
                 rows.push(i as u32);
+                events.push(k as u32);
                 wanted_rows.push(wanted);
             }
             ops.push(AggOp {
@@ -384,6 +424,9 @@ impl Selector {
                 retract: expired,
                 emit,
             });
+        }
+        if let Some((rk, _, live)) = run {
+            a.groups.get_mut(rk).expect("a run's group is in the map").1 = live;
         }
         let mut results = Vec::with_capacity(a.accs.len());
         for (acc, v) in a.accs.iter_mut().zip(&values) {
@@ -407,8 +450,8 @@ impl Selector {
             for g in &dead {
                 m.remove(g);
             }
-            for (j, &r) in rows.iter().enumerate() {
-                let g = ops[r as usize].group;
+            for (j, &k) in events.iter().enumerate() {
+                let g = ops[k as usize].group;
                 // A group that died in this chunk does not come back.
                 if !dead.contains(&g) {
                     m.insert(g, pre.slice(j, 1));
@@ -416,15 +459,15 @@ impl Selector {
             }
             if wanted_rows.iter().any(|w| !w) {
                 pre = filter_record_batch(&pre, &BooleanArray::from(wanted_rows.clone()))?;
-                rows = rows
+                events = events
                     .into_iter()
                     .zip(&wanted_rows)
                     .filter(|(_, w)| **w)
-                    .map(|(r, _)| r)
+                    .map(|(k, _)| k)
                     .collect();
             }
         }
-        let t = rows.iter().map(|&r| trig[r as usize]).collect();
+        let t = events.iter().map(|&k| trig[k as usize]).collect();
         Ok((pre, t))
     }
 
@@ -531,16 +574,17 @@ impl Selector {
         rows: &[u32],
         results: Vec<ArrayRef>,
     ) -> Result<RecordBatch> {
-        let idx = UInt32Array::from(rows.to_vec());
         let mut cols = Vec::with_capacity(schema.fields().len());
-        let identity =
-            rows.len() == base.num_rows() && rows.iter().enumerate().all(|(i, &r)| r as usize == i);
-        for c in base.columns() {
-            cols.push(if identity {
-                c.clone()
-            } else {
-                take(c.as_ref(), &idx, None)?
-            });
+        // Consecutive rows (every current event of a sliding window): a
+        // slice, no copy.
+        let start = rows.first().copied().unwrap_or(0) as usize;
+        if rows.iter().enumerate().all(|(i, &r)| r as usize == start + i) {
+            cols.extend(base.columns().iter().map(|c| c.slice(start, rows.len())));
+        } else {
+            let idx = UInt32Array::from(rows.to_vec());
+            for c in base.columns() {
+                cols.push(take(c.as_ref(), &idx, None)?);
+            }
         }
         cols.extend(results);
         Ok(RecordBatch::try_new(schema.clone(), cols)?)
@@ -582,6 +626,7 @@ impl Selector {
             rows: rows.clone(),
             expired: vec![false; rows.num_rows()],
             seq: vec![0; rows.num_rows()],
+            order: None,
             bounds: None,
             triggers: vec![rows.num_rows()],
             batch: true,

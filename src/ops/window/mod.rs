@@ -27,6 +27,12 @@ pub(crate) use pane_agg::PaneAgg;
 pub(crate) use store::{RefTable, RowRef, RowStore};
 
 /// Events a window emits, materialized as rows of the input schema.
+///
+/// `rows` holds each event's row once, expired events first and then
+/// current ones, each part in the order its events happen: both parts are
+/// then mostly runs of stored batches, copied by slice rather than gathered
+/// row by row. `order` gives the order the events happen in, when it is not
+/// the rows' own.
 pub(crate) struct Chunk {
     pub rows: RecordBatch,
     /// Per row: a departure (true) or an arrival (false).
@@ -34,10 +40,12 @@ pub(crate) struct Chunk {
     /// Per row: the event's arrival number (an expired event carries the
     /// number it arrived with).
     pub seq: Vec<u64>,
+    /// Event k is row `order[k]`; None: event k is row k.
+    pub order: Option<Vec<u32>>,
     /// `window_start` and `window_end` of a batch time window.
     pub bounds: Option<(i64, i64)>,
-    /// Row index where each trigger's events end (exclusive, increasing):
-    /// ORDER BY / LIMIT apply within one trigger.
+    /// Event position where each trigger's events end (exclusive,
+    /// increasing): ORDER BY / LIMIT apply within one trigger.
     pub triggers: Vec<usize>,
     /// A closed batch (one output row per group) rather than per-event
     /// output.
@@ -45,6 +53,46 @@ pub(crate) struct Chunk {
     /// Groups already aggregated (pane aggregation): one row per group, its
     /// last event, and these aggregate results, one column per call.
     pub aggregates: Option<Vec<ArrayRef>>,
+}
+
+impl Chunk {
+    /// The row of event `k`.
+    #[inline]
+    pub fn row_of(&self, k: usize) -> usize {
+        self.order.as_ref().map_or(k, |o| o[k] as usize)
+    }
+
+    /// The same events with rows in event order (`order` None): for the
+    /// paths that read rows in the order events happen.
+    pub fn in_event_order(&self) -> Result<Chunk> {
+        let Some(order) = &self.order else {
+            return Ok(self.clone_parts(self.rows.clone(), self.expired.clone(), self.seq.clone()));
+        };
+        let idx = arrow::array::UInt32Array::from(order.clone());
+        let cols = self
+            .rows
+            .columns()
+            .iter()
+            .map(|c| arrow::compute::take(c.as_ref(), &idx, None))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let rows = RecordBatch::try_new(self.rows.schema(), cols)?;
+        let expired = order.iter().map(|&i| self.expired[i as usize]).collect();
+        let seq = order.iter().map(|&i| self.seq[i as usize]).collect();
+        Ok(self.clone_parts(rows, expired, seq))
+    }
+
+    fn clone_parts(&self, rows: RecordBatch, expired: Vec<bool>, seq: Vec<u64>) -> Chunk {
+        Chunk {
+            rows,
+            expired,
+            seq,
+            order: None,
+            bounds: self.bounds,
+            triggers: self.triggers.clone(),
+            batch: self.batch,
+            aggregates: self.aggregates.clone(),
+        }
+    }
 }
 
 /// Per-row time of the rows handed to a window.
@@ -169,33 +217,54 @@ fn pane_aggregates(plan: &WindowPlan) -> bool {
 }
 
 /// Collects events referring to stored rows, then materializes them into a
-/// chunk in one gather per column.
+/// chunk: expired rows, then current rows (see `Chunk`).
 pub(crate) struct Emit {
-    refs: Vec<RowRef>,
-    expired: Vec<bool>,
-    seq: Vec<u64>,
+    /// Expired events' rows and numbers, in event order.
+    exp: Vec<(RowRef, u64)>,
+    /// Current events' rows and numbers, in event order.
+    cur: Vec<(RowRef, u64)>,
+    /// Per event, in order: index into `exp` with EXPIRED set, or into `cur`.
+    events: Vec<u32>,
+    /// Whether some current event happened before an expired one (else the
+    /// rows' order is the events' order).
+    mixed: bool,
     triggers: Vec<usize>,
 }
 
+const EXPIRED: u32 = 1 << 31;
+
 impl Emit {
     pub fn new() -> Emit {
+        Emit::with_capacity(0)
+    }
+
+    /// Room for `n` events of each kind without growing.
+    pub fn with_capacity(n: usize) -> Emit {
         Emit {
-            refs: Vec::new(),
-            expired: Vec::new(),
-            seq: Vec::new(),
+            exp: Vec::with_capacity(n),
+            cur: Vec::with_capacity(n),
+            events: Vec::with_capacity(2 * n),
+            mixed: false,
             triggers: Vec::new(),
         }
     }
 
+    #[inline]
     pub fn push(&mut self, r: RowRef, seq: u64, expired: bool) {
-        self.refs.push(r);
-        self.seq.push(seq);
-        self.expired.push(expired);
+        if expired {
+            self.mixed |= !self.cur.is_empty();
+            self.events.push(self.exp.len() as u32 | EXPIRED);
+            self.exp.push((r, seq));
+        } else {
+            self.events.push(self.cur.len() as u32);
+            self.cur.push((r, seq));
+        }
     }
 
     /// Ends the current trigger (if it has events).
+    #[inline]
     pub fn trigger(&mut self) {
-        let n = self.refs.len();
+        let n = self.events.len();
         if self.triggers.last().copied().unwrap_or(0) < n {
             self.triggers.push(n);
         }
@@ -210,15 +279,36 @@ impl Emit {
         out: &mut Vec<Chunk>,
     ) -> Result<()> {
         self.trigger();
-        if self.refs.is_empty() {
+        if self.events.is_empty() {
             return Ok(());
         }
-        let rows = store.gather(&self.refs)?;
-        self.refs.clear();
+        let ne = self.exp.len();
+        let refs: Vec<RowRef> = self.exp.iter().chain(&self.cur).map(|p| p.0).collect();
+        let rows = store.gather(&refs)?;
+        let order = self.mixed.then(|| {
+            self.events
+                .iter()
+                .map(|&e| {
+                    if e & EXPIRED != 0 {
+                        e & !EXPIRED
+                    } else {
+                        e + ne as u32
+                    }
+                })
+                .collect()
+        });
+        let mut expired = vec![true; ne];
+        expired.resize(refs.len(), false);
+        let seq = self.exp.iter().chain(&self.cur).map(|p| p.1).collect();
+        self.exp.clear();
+        self.cur.clear();
+        self.events.clear();
+        self.mixed = false;
         out.push(Chunk {
             rows,
-            expired: std::mem::take(&mut self.expired),
-            seq: std::mem::take(&mut self.seq),
+            expired,
+            seq,
+            order,
             bounds,
             triggers: std::mem::take(&mut self.triggers),
             batch,

@@ -336,6 +336,7 @@ impl PaneAgg {
             rows: store.gather(&refs)?,
             expired: vec![false; n],
             seq: vec![0; n],
+            order: None,
             bounds: Some(bounds),
             triggers: vec![n],
             batch: true,

@@ -35,7 +35,7 @@ impl Length {
 impl Window for Length {
     fn process(&mut self, rows: &RecordBatch, _: RowTimes<'_>, out: &mut Vec<Chunk>) -> Result<()> {
         let seg = self.store.add(rows);
-        let mut e = Emit::new();
+        let mut e = Emit::with_capacity(rows.num_rows());
         for i in 0..rows.num_rows() {
             if self.buf.len() == self.n {
                 let (r, s) = self.buf.pop_front().expect("full");

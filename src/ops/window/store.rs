@@ -29,9 +29,9 @@ pub(crate) struct RowStore {
     segs: AHashMap<u64, Seg>,
     next: u64,
     bytes: usize,
-    /// Held-row changes since the last `sweep`, run-length merged by batch:
-    /// rows arrive and leave in runs of one batch, so this spares a map
-    /// lookup per row. Batches stay readable until `sweep` applies them.
+    /// Held-row changes since the last `sweep`, merged by batch while the
+    /// same batches recur: rows arrive and leave in runs of a batch or two,
+    /// so this spares a map lookup per row. Batches stay readable until `sweep` applies them.
     pending: Vec<(u64, i64)>,
 }
 
@@ -65,11 +65,18 @@ impl RowStore {
         id
     }
 
+    #[inline]
     fn bump(&mut self, seg: u64, by: i64) {
-        match self.pending.last_mut() {
-            Some((s, n)) if *s == seg => *n += by,
-            _ => self.pending.push((seg, by)),
+        // The last two entries: a sliding window alternates between the
+        // batch its departures come from and the one arriving.
+        let n = self.pending.len();
+        for p in self.pending[n.saturating_sub(2)..].iter_mut().rev() {
+            if p.0 == seg {
+                p.1 += by;
+                return;
+            }
         }
+        self.pending.push((seg, by));
     }
 
     pub fn retain(&mut self, r: RowRef) {
@@ -128,6 +135,27 @@ impl RowStore {
                 .map(|c| take(c.as_ref(), &idx, None))
                 .collect::<std::result::Result<Vec<_>, _>>()?;
             return Ok(RecordBatch::try_new(self.schema.clone(), cols)?);
+        }
+        // Few runs of consecutive rows (a sliding window's departures and
+        // arrivals): slices copied whole beat a per-row gather.
+        let mut runs: Vec<(u64, usize, usize)> = Vec::new();
+        for r in refs {
+            match runs.last_mut() {
+                Some((seg, start, len)) if *seg == r.seg && *start + *len == r.row as usize => *len += 1,
+                _ => {
+                    if runs.len() * 16 >= refs.len() {
+                        break;
+                    }
+                    runs.push((r.seg, r.row as usize, 1));
+                }
+            }
+        }
+        if runs.iter().map(|r| r.2).sum::<usize>() == refs.len() {
+            let parts: Vec<RecordBatch> = runs
+                .iter()
+                .map(|&(seg, start, len)| self.segs[&seg].batch.slice(start, len))
+                .collect();
+            return Ok(arrow::compute::concat_batches(&self.schema, &parts)?);
         }
         let mut order: Vec<u64> = Vec::new();
         let mut pos: AHashMap<u64, usize> = AHashMap::new();
@@ -289,6 +317,26 @@ mod tests {
         assert_eq!(values(&s.gather(&refs).unwrap()), vec![5, 1, 3, 4]);
         // One batch, contiguous: a slice; one batch, scattered: a take.
         assert_eq!(values(&s.gather(&refs[1..2]).unwrap()), vec![1]);
+        // Long runs of consecutive rows across batches (copied by slice),
+        // and the same rows cut into runs too short for it: equal.
+        let big: Vec<i64> = (0..100).collect();
+        let z = s.add(&batch(&big));
+        let w = s.add(&batch(&big.iter().map(|v| v + 100).collect::<Vec<_>>()));
+        let long: Vec<RowRef> = (60..100)
+            .map(|row| RowRef { seg: z, row })
+            .chain((0..50).map(|row| RowRef { seg: w, row }))
+            .chain((90..100).map(|row| RowRef { seg: z, row }))
+            .collect();
+        let want: Vec<i64> = (60..150).chain(90..100).collect();
+        assert_eq!(values(&s.gather(&long).unwrap()), want);
+        let short: Vec<RowRef> = (0..40)
+            .map(|i| RowRef {
+                seg: [z, w][i % 2],
+                row: i as u32,
+            })
+            .collect();
+        let want: Vec<i64> = (0..40).map(|i| i + 100 * (i % 2)).collect();
+        assert_eq!(values(&s.gather(&short).unwrap()), want);
         assert_eq!(
             values(
                 &s.gather(&[RowRef { seg: x, row: 2 }, RowRef { seg: x, row: 0 }])
