@@ -163,6 +163,178 @@ fn appender_misuse_is_reported_and_row_discarded() {
     assert!(b.column(0).is_null(0));
 }
 
+#[test]
+fn aborted_row_ingests_nothing_and_reused_slots_start_null() {
+    // A 4-slot ring: rows are written in place in slots the worker keeps
+    // freeing, so each slot is reused many times.
+    let e = engine("queue_capacity=4");
+    e.execute(&format!("{TRADES} INSERT INTO O SELECT * FROM Trades"))
+        .unwrap();
+    let sub = e.subscribe("O").unwrap();
+    let mut inp = e.open_input("Trades").unwrap();
+    // A row aborted after a setter failed ingests nothing.
+    inp.begin_row().unwrap();
+    inp.set_str(0, b"AAA").unwrap();
+    inp.set_i64(2, 7).unwrap();
+    assert_eq!(
+        inp.set_str(0, &[b'a', 0xc3]).unwrap_err().status,
+        Status::InvalidArgument
+    );
+    inp.abort_row();
+    // Even rows set every column, odd rows none: an odd row must not show
+    // what the row before it left in the slot.
+    let sym = |i: i64| format!("s{i}").repeat(1 + (i % 5) as usize);
+    for i in 0..200i64 {
+        inp.begin_row().unwrap();
+        if i % 2 == 0 {
+            inp.set_str(0, sym(i).as_bytes()).unwrap();
+            inp.set_f64(1, i as f64 + 0.5).unwrap();
+            inp.set_i64(2, i).unwrap();
+        }
+        inp.end_row().unwrap();
+    }
+    e.flush(5000).unwrap();
+    let b = concat(&drain(&sub)).unwrap();
+    assert_eq!(b.num_rows(), 200);
+    let (s, p, v) = (strs(&b, 0), f64s(&b, 1), i64s(&b, 2));
+    for i in 0..200i64 {
+        let r = i as usize;
+        if i % 2 == 0 {
+            assert_eq!(
+                (s[r].clone(), p[r], v[r]),
+                (Some(sym(i)), Some(i as f64 + 0.5), Some(i))
+            );
+        } else {
+            assert_eq!((s[r].clone(), p[r], v[r]), (None, None, None), "row {i}");
+        }
+    }
+}
+
+#[test]
+fn rows_staged_while_the_ring_is_full_keep_their_values() {
+    // The unread subscriber stalls the worker, so the 4-slot ring fills:
+    // later rows find no free slot at begin_row, are built aside, and the
+    // policy decides at end_row.
+    for policy in ["block", "drop_newest", "drop_oldest"] {
+        let e = engine(&format!(
+            "queue_capacity=4;push_timeout_ms=10;subscriber_capacity=1;batch_rows=1;overflow={policy}"
+        ));
+        e.execute(&format!("{TRADES} INSERT INTO O SELECT * FROM Trades"))
+            .unwrap();
+        let sub = e.subscribe("O").unwrap();
+        let mut inp = e.open_input("Trades").unwrap();
+        let sym = |i: i64| format!("s{i}").repeat(1 + (i % 3) as usize);
+        let price = |i: i64| (i % 4 != 1).then_some(i as f64 + 0.5);
+        let pushed = 40i64;
+        let mut accepted = Vec::new();
+        for i in 0..pushed {
+            inp.begin_row().unwrap();
+            inp.set_str(0, sym(i).as_bytes()).unwrap();
+            if let Some(p) = price(i) {
+                inp.set_f64(1, p).unwrap();
+            }
+            inp.set_i64(2, i).unwrap();
+            match inp.end_row() {
+                Ok(()) => accepted.push(i),
+                Err(err) => {
+                    assert_eq!((policy, err.status), ("block", Status::Full));
+                }
+            }
+        }
+        // Close drains everything (it never waits on an unread subscriber).
+        e.close().unwrap();
+        let b = concat(&drain(&sub)).unwrap();
+        let (s, p, v) = (strs(&b, 0), f64s(&b, 1), i64s(&b, 2));
+        let got: Vec<i64> = v.iter().map(|x| x.unwrap()).collect();
+        for (r, &i) in got.iter().enumerate() {
+            assert_eq!((s[r].clone(), p[r]), (Some(sym(i)), price(i)), "{policy} row {i}");
+        }
+        assert!(got.windows(2).all(|w| w[0] < w[1]), "{policy}: in order");
+        let stats = e.stats_json();
+        match policy {
+            "block" => {
+                assert!(accepted.len() < pushed as usize, "{policy}: the ring filled");
+                assert_eq!(got, accepted);
+                let rejected = pushed as usize - accepted.len();
+                assert!(stats.contains(&format!("\"rejected\":{rejected}")), "{stats}");
+            }
+            _ => {
+                // The policy applies to the subscriber too (see
+                // drop_policies_count_every_row): count both.
+                let num = |key: &str, stream: &str| -> usize {
+                    let at = stats.find(&format!("\"name\":\"{stream}\"")).unwrap();
+                    let s = &stats[at..];
+                    let k = s.find(&format!("\"{key}\":")).unwrap() + key.len() + 3;
+                    s[k..]
+                        .split(|c: char| !c.is_ascii_digit())
+                        .next()
+                        .unwrap()
+                        .parse()
+                        .unwrap()
+                };
+                assert_eq!(accepted.len(), pushed as usize);
+                let (tin, tdropped) = (num("events_in", "Trades"), num("dropped", "Trades"));
+                assert!(tdropped > 0, "{policy}: the ring filled: {stats}");
+                assert_eq!(tin + tdropped, pushed as usize, "{stats}");
+                assert_eq!(got.len() + num("subscriber_dropped", "O"), tin, "{stats}");
+                if policy == "drop_oldest" {
+                    assert_eq!(*got.last().unwrap(), pushed - 1, "drop_oldest keeps the newest");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn wide_rows_keep_every_validity_word() {
+    // 70 columns: the validity bitmap of a row spans two words.
+    const N: usize = 70;
+    let cols: Vec<String> = (0..N)
+        .map(|c| format!("c{c} {}", if c % 7 == 3 { "STRING" } else { "BIGINT" }))
+        .collect();
+    let e = engine("queue_capacity=4");
+    e.execute(&format!(
+        "CREATE STREAM W ({}); INSERT INTO O SELECT * FROM W",
+        cols.join(", ")
+    ))
+    .unwrap();
+    let sub = e.subscribe("O").unwrap();
+    let mut inp = e.open_input("W").unwrap();
+    let set = |r: usize, c: usize| (r + c) % 3 != 0;
+    let rows = 50;
+    for r in 0..rows {
+        inp.begin_row().unwrap();
+        for c in 0..N {
+            if !set(r, c) {
+                continue;
+            }
+            if c % 7 == 3 {
+                inp.set_str(c as u32, format!("{r}:{c}").as_bytes()).unwrap();
+            } else {
+                inp.set_i64(c as u32, (r * 1000 + c) as i64).unwrap();
+            }
+        }
+        inp.end_row().unwrap();
+    }
+    e.flush(5000).unwrap();
+    let b = concat(&drain(&sub)).unwrap();
+    assert_eq!(b.num_rows(), rows);
+    for r in 0..rows {
+        for c in 0..N {
+            let col = b.column(c);
+            assert_eq!(col.is_valid(r), set(r, c), "row {r} column {c}");
+            if !set(r, c) {
+                continue;
+            }
+            if c % 7 == 3 {
+                assert_eq!(col.as_string::<i32>().value(r), format!("{r}:{c}"));
+            } else {
+                assert_eq!(col.as_primitive::<Int64Type>().value(r), (r * 1000 + c) as i64);
+            }
+        }
+    }
+}
+
 fn trades_batch(n: usize, start: i64) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![
         // Deliberately not in the stream's column order.

@@ -49,6 +49,7 @@ impl Handle for eddy_input {
     }
 }
 
+#[inline(always)]
 unsafe fn with_input(
     i: *mut eddy_input,
     err: *mut *mut eddy_error,

@@ -101,6 +101,8 @@ fn message_cstring(msg: &str) -> CString {
 }
 
 /// Writes `e` to `*err` (when err is not NULL) and returns its status.
+#[cold]
+#[inline(never)]
 pub(crate) fn fail(err: *mut *mut eddy_error, e: Error) -> eddy_status {
     if !err.is_null() {
         let boxed = Box::new(eddy_error {
@@ -150,41 +152,62 @@ pub(crate) trait Handle {
     fn poisoned(&mut self) -> &mut bool;
 }
 
-/// Checks a handle and runs `f` on it at the boundary.
+/// Checks a handle and runs `f` on it at the boundary. Inlined so that the
+/// per-event setters pay only the checks and the call on success; every
+/// failure is out of line.
+#[inline(always)]
 pub(crate) unsafe fn with_handle<H: Handle>(
     h: *mut H,
     err: *mut *mut eddy_error,
     f: impl FnOnce(&mut H) -> Result<()>,
 ) -> eddy_status {
     let Some(h) = h.as_mut() else {
-        return fail(err, null_arg(H::NAME));
+        return null_handle::<H>(err);
     };
+    if h.tag() != H::MAGIC || *h.poisoned() {
+        return unusable_handle(h, err);
+    }
+    match catch_unwind(AssertUnwindSafe(|| f(&mut *h))) {
+        Ok(Ok(())) => eddy_status::EDDY_OK,
+        Ok(Err(e)) => fail(err, e),
+        Err(p) => panicked(h.poisoned(), err, p),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn null_handle<H: Handle>(err: *mut *mut eddy_error) -> eddy_status {
+    fail(err, null_arg(H::NAME))
+}
+
+/// The handle is of another kind (or freed), or poisoned by a panic.
+#[cold]
+#[inline(never)]
+fn unusable_handle<H: Handle>(h: &mut H, err: *mut *mut eddy_error) -> eddy_status {
     if h.tag() != H::MAGIC {
         return fail(
             err,
             Error::invalid(format!("{0} handle is not a live eddy_{0}", H::NAME)),
         );
     }
-    if *h.poisoned() {
-        return fail(
-            err,
-            Error::new(
-                Status::Panic,
-                format!("{} handle is unusable after an internal panic", H::NAME),
-            ),
-        );
-    }
-    match catch_unwind(AssertUnwindSafe(|| f(&mut *h))) {
-        Ok(Ok(())) => eddy_status::EDDY_OK,
-        Ok(Err(e)) => fail(err, e),
-        Err(p) => {
-            *h.poisoned() = true;
-            fail(
-                err,
-                Error::new(Status::Panic, format!("internal panic: {}", panic_message(&*p))),
-            )
-        }
-    }
+    fail(
+        err,
+        Error::new(
+            Status::Panic,
+            format!("{} handle is unusable after an internal panic", H::NAME),
+        ),
+    )
+}
+
+/// A panic was caught: the handle is unusable from now on.
+#[cold]
+#[inline(never)]
+fn panicked(poisoned: &mut bool, err: *mut *mut eddy_error, p: Box<dyn std::any::Any + Send>) -> eddy_status {
+    *poisoned = true;
+    fail(
+        err,
+        Error::new(Status::Panic, format!("internal panic: {}", panic_message(&*p))),
+    )
 }
 
 /// Borrows a NUL-terminated UTF-8 string argument.
@@ -339,6 +362,90 @@ mod tests {
             guard(std::ptr::null_mut(), || {}, || Err(Error::invalid("x"))),
             eddy_status::EDDY_ERR_INVALID_ARGUMENT
         );
+    }
+
+    struct Dummy {
+        tag: u64,
+        poisoned: bool,
+        calls: u32,
+    }
+
+    impl Handle for Dummy {
+        const MAGIC: u64 = 0x1234;
+        const NAME: &'static str = "dummy";
+        fn tag(&self) -> u64 {
+            self.tag
+        }
+        fn poisoned(&mut self) -> &mut bool {
+            &mut self.poisoned
+        }
+    }
+
+    /// The status and message of one with_handle call on `h`.
+    fn call(h: *mut Dummy, f: impl FnOnce(&mut Dummy) -> Result<()>) -> (eddy_status, Option<String>) {
+        let mut err: *mut eddy_error = std::ptr::null_mut();
+        let st = unsafe { with_handle(h, &mut err, f) };
+        let msg = (!err.is_null()).then(|| unsafe {
+            let m = CStr::from_ptr(eddy_error_message(err))
+                .to_str()
+                .unwrap()
+                .to_string();
+            assert_eq!(eddy_error_status(err), st as c_int);
+            eddy_error_free(err);
+            m
+        });
+        (st, msg)
+    }
+
+    #[test]
+    fn with_handle_checks_the_handle_then_runs_the_call() {
+        use eddy_status::*;
+        let mut d = Dummy {
+            tag: Dummy::MAGIC,
+            poisoned: false,
+            calls: 0,
+        };
+        let h: *mut Dummy = &mut d;
+        let count = |d: &mut Dummy| {
+            d.calls += 1;
+            Ok(())
+        };
+        // Success leaves err untouched.
+        assert_eq!(call(h, count), (EDDY_OK, None));
+        assert_eq!(
+            call(h, |_| Err(Error::schema("nope"))),
+            (EDDY_ERR_SCHEMA, Some("nope".into()))
+        );
+        assert_eq!(
+            call(std::ptr::null_mut(), count),
+            (EDDY_ERR_INVALID_ARGUMENT, Some("dummy is NULL".into()))
+        );
+        unsafe { (*h).tag = MAGIC_DEAD };
+        assert_eq!(
+            call(h, count),
+            (
+                EDDY_ERR_INVALID_ARGUMENT,
+                Some("dummy handle is not a live eddy_dummy".into())
+            )
+        );
+        unsafe { (*h).tag = Dummy::MAGIC };
+        let (st, msg) = call(h, |_| panic!("boom {}", 3));
+        assert_eq!(st, EDDY_ERR_PANIC);
+        assert!(msg.unwrap().contains("internal panic: boom 3"));
+        assert_eq!(
+            call(h, count),
+            (
+                EDDY_ERR_PANIC,
+                Some("dummy handle is unusable after an internal panic".into())
+            )
+        );
+        // A wrong tag is reported before the poison.
+        unsafe { (*h).tag = MAGIC_DEAD };
+        assert_eq!(call(h, count).0, EDDY_ERR_INVALID_ARGUMENT);
+        // A NULL err gets the status alone.
+        let st = unsafe { with_handle(h, std::ptr::null_mut(), count) };
+        assert_eq!(st, EDDY_ERR_INVALID_ARGUMENT);
+        assert_eq!(d.calls, 1, "only the first call ran");
     }
 
     #[test]

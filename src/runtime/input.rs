@@ -9,7 +9,7 @@ use arrow::datatypes::{DataType, SchemaRef};
 
 use super::dataflow::StreamSettings;
 use super::engine::EngineShared;
-use super::queue::{ColKind, InputQueue, Producer, Pushed, Stage};
+use super::queue::{copy_bytes, ColKind, InputQueue, Producer, Pushed, RowCells, Stage};
 use super::stats::add;
 use crate::error::{Error, Result, Status};
 use crate::types::type_name;
@@ -18,21 +18,57 @@ pub struct Input {
     engine: Arc<EngineShared>,
     producer: Producer,
     stage: Stage,
+    /// Where the open row's cells go: the free slot at the ring's tail
+    /// (`in_slot`) or the stage. Chosen by begin_row; unused otherwise.
+    cells: RowCells,
+    in_slot: bool,
     row_open: bool,
     closed: bool,
+    /// Per column, the bit of its ColKind (`kind_bit`): one AND tells a
+    /// setter whether it may set the column.
+    kind_bits: Box<[u8]>,
+    /// Validity words per row.
+    null_words: usize,
+    /// The engine's max_string_bytes.
+    max_string_bytes: usize,
+    /// Rows whose strings total more than this travel as a one-row batch.
+    max_row_str_bytes: usize,
     settings: StreamSettings,
     timeout: Duration,
 }
 
+#[inline(always)]
+const fn kind_bit(k: ColKind) -> u8 {
+    1 << (k as u8)
+}
+
+const ANY_KIND: u8 = kind_bit(ColKind::Bool)
+    | kind_bit(ColKind::I32)
+    | kind_bit(ColKind::I64)
+    | kind_bit(ColKind::F32)
+    | kind_bit(ColKind::F64)
+    | kind_bit(ColKind::Str)
+    | kind_bit(ColKind::Ts);
+
 impl Input {
     pub(crate) fn new(engine: Arc<EngineShared>, q: Arc<InputQueue>, settings: StreamSettings) -> Input {
         let ncols = q.kinds.len();
+        let kind_bits = q.kinds.iter().map(|k| kind_bit(*k)).collect();
+        let null_words = q.null_words();
+        let max_row_str_bytes = (q.arena_size() / 2) as usize;
+        let max_string_bytes = engine.options.max_string_bytes;
         Input {
             engine,
             producer: Producer::new(q),
             stage: Stage::new(ncols),
+            cells: RowCells::none(),
+            in_slot: false,
             row_open: false,
             closed: false,
+            kind_bits,
+            null_words,
+            max_string_bytes,
+            max_row_str_bytes,
             timeout: Duration::from_millis(settings.push_timeout_ms),
             settings,
         }
@@ -59,7 +95,19 @@ impl Input {
                 "a row is already open; finish it with end_row first",
             ));
         }
-        self.stage.clear();
+        match self.producer.free_slot() {
+            Some(cells) => {
+                self.cells = cells;
+                self.in_slot = true;
+            }
+            None => {
+                self.cells = self.stage.cells();
+                self.in_slot = false;
+            }
+        }
+        // SAFETY: the target was just taken and has null_words words.
+        unsafe { self.cells.clear(self.null_words) };
+        self.stage.strs.clear();
         self.row_open = true;
         Ok(())
     }
@@ -69,17 +117,28 @@ impl Input {
         self.row_open = false;
     }
 
+    /// The column a setter may set: a row is open, `col` is in range and
+    /// its kind is one of `want` (kind bits).
     #[inline(always)]
-    fn column(&self, col: u32, want: &[ColKind], setter: &str) -> Result<usize> {
+    fn column(&self, col: u32, want: u8, setter: &str) -> Result<usize> {
         let c = col as usize;
         if self.row_open {
-            if let Some(kind) = self.producer.q.kinds.get(c) {
-                if want.contains(kind) {
+            if let Some(bits) = self.kind_bits.get(c) {
+                if bits & want != 0 {
                     return Ok(c);
                 }
             }
         }
         self.column_error(col, setter)
+    }
+
+    /// Sets cell `c` of the open row; `c` came from `column`.
+    #[inline(always)]
+    fn put(&mut self, c: usize, bits: u64) {
+        debug_assert!(self.row_open && c < self.kind_bits.len());
+        // SAFETY: a row is open, so `cells` is the live target begin_row
+        // chose, and c < ncols (checked by `column`).
+        unsafe { self.cells.set(c, bits) }
     }
 
     #[cold]
@@ -105,72 +164,56 @@ impl Input {
     }
 
     pub fn set_null(&mut self, col: u32) -> Result<()> {
-        let c = self.column(
-            col,
-            &[
-                ColKind::Bool,
-                ColKind::I32,
-                ColKind::I64,
-                ColKind::F32,
-                ColKind::F64,
-                ColKind::Str,
-                ColKind::Ts,
-            ],
-            "set_null",
-        )?;
-        self.stage.set_null(c);
+        let c = self.column(col, ANY_KIND, "set_null")?;
+        debug_assert!(self.row_open && c < self.kind_bits.len());
+        // SAFETY: as in `put`.
+        unsafe { self.cells.set_null(c) };
         Ok(())
     }
     pub fn set_bool(&mut self, col: u32, v: bool) -> Result<()> {
-        let c = self.column(col, &[ColKind::Bool], "set_bool")?;
-        self.stage.set(c, v as u64);
+        let c = self.column(col, kind_bit(ColKind::Bool), "set_bool")?;
+        self.put(c, v as u64);
         Ok(())
     }
     pub fn set_i32(&mut self, col: u32, v: i32) -> Result<()> {
-        let c = self.column(col, &[ColKind::I32], "set_i32")?;
-        self.stage.set(c, v as u32 as u64);
+        let c = self.column(col, kind_bit(ColKind::I32), "set_i32")?;
+        self.put(c, v as u32 as u64);
         Ok(())
     }
     pub fn set_i64(&mut self, col: u32, v: i64) -> Result<()> {
-        let c = self.column(col, &[ColKind::I64, ColKind::Ts], "set_i64")?;
-        self.stage.set(c, v as u64);
+        let c = self.column(col, kind_bit(ColKind::I64) | kind_bit(ColKind::Ts), "set_i64")?;
+        self.put(c, v as u64);
         Ok(())
     }
     pub fn set_f32(&mut self, col: u32, v: f32) -> Result<()> {
-        let c = self.column(col, &[ColKind::F32], "set_f32")?;
-        self.stage.set(c, v.to_bits() as u64);
+        let c = self.column(col, kind_bit(ColKind::F32), "set_f32")?;
+        self.put(c, v.to_bits() as u64);
         Ok(())
     }
     pub fn set_f64(&mut self, col: u32, v: f64) -> Result<()> {
-        let c = self.column(col, &[ColKind::F64], "set_f64")?;
-        self.stage.set(c, v.to_bits());
+        let c = self.column(col, kind_bit(ColKind::F64), "set_f64")?;
+        self.put(c, v.to_bits());
         Ok(())
     }
     /// Sets a string column from bytes, which must be UTF-8.
     pub fn set_str(&mut self, col: u32, v: &[u8]) -> Result<()> {
-        let c = self.column(col, &[ColKind::Str], "set_str")?;
-        if let Err(e) = std::str::from_utf8(v) {
-            return Err(Error::invalid(format!(
-                "column {col}: value is not valid UTF-8 ({e})"
-            )));
+        let c = self.column(col, kind_bit(ColKind::Str), "set_str")?;
+        // ASCII (the common case) is UTF-8; anything else gets the full check.
+        if !v.is_ascii() {
+            if let Err(e) = std::str::from_utf8(v) {
+                return Err(not_utf8(col, e));
+            }
         }
-        let max = self.engine.options.max_string_bytes;
-        if v.len() > max {
-            return Err(Error::invalid(format!(
-                "column {col}: string of {} bytes is longer than max_string_bytes ({max})",
-                v.len()
-            )));
+        if v.len() > self.max_string_bytes {
+            return Err(too_long(col, v.len(), self.max_string_bytes));
         }
         // Cells hold the offset into the row's string bytes in 32 bits.
-        if self.stage.strs.len() + v.len() > u32::MAX as usize {
-            return Err(Error::invalid(format!(
-                "column {col}: the row's strings would total more than {} bytes",
-                u32::MAX
-            )));
+        let off = self.stage.strs.len();
+        if off + v.len() > u32::MAX as usize {
+            return Err(row_strings_too_long(col));
         }
-        let off = self.stage.strs.len() as u64;
-        self.stage.strs.extend_from_slice(v);
-        self.stage.set(c, (off << 32) | v.len() as u64);
+        append(&mut self.stage.strs, v);
+        self.put(c, ((off as u64) << 32) | v.len() as u64);
         Ok(())
     }
 
@@ -184,13 +227,13 @@ impl Input {
         if self.closed {
             return Err(Error::closed("this input is closed"));
         }
-        if self.stage.strs.len() as u64 > self.producer.q.arena_size() / 2 {
+        if self.stage.strs.len() > self.max_row_str_bytes {
             return self.end_row_as_batch();
         }
         // An engine close is caught by the publish itself (the tail is sealed).
         let r = self
             .producer
-            .push_row(&self.stage, self.settings.overflow, self.timeout);
+            .push_row_from(self.in_slot, &self.stage, self.settings.overflow, self.timeout);
         self.after_push(r, 1)
     }
 
@@ -208,8 +251,9 @@ impl Input {
         let stage = &self.stage;
         let mut cols: Vec<ArrayRef> = Vec::with_capacity(q.kinds.len());
         for (c, kind) in q.kinds.iter().enumerate() {
-            let valid = (stage.valid[c / 64] >> (c % 64)) & 1 == 1;
-            let v = stage.vals[c];
+            // SAFETY: end_row closed the row just now and nothing was
+            // published since begin_row chose the target: it is still live.
+            let (valid, v) = unsafe { self.cells.get(c) };
             let a: ArrayRef = match kind {
                 ColKind::Bool => Arc::new(BooleanArray::from(vec![valid.then_some(v != 0)])),
                 ColKind::I32 => Arc::new(Int32Array::from(vec![valid.then_some(v as u32 as i32)])),
@@ -332,6 +376,42 @@ impl Drop for Input {
             self.engine.wake_worker();
         }
     }
+}
+
+/// `buf.extend_from_slice(v)`, without a call to memcpy for short strings.
+#[inline(always)]
+fn append(buf: &mut Vec<u8>, v: &[u8]) {
+    let n = v.len();
+    if buf.capacity() - buf.len() < n {
+        buf.reserve(n);
+    }
+    let len = buf.len();
+    // SAFETY: the spare capacity holds n bytes, which the copy initialises
+    // before set_len; v and the spare capacity do not overlap.
+    unsafe {
+        copy_bytes(v.as_ptr(), buf.as_mut_ptr().add(len), n);
+        buf.set_len(len + n);
+    }
+}
+
+#[cold]
+fn not_utf8(col: u32, e: std::str::Utf8Error) -> Error {
+    Error::invalid(format!("column {col}: value is not valid UTF-8 ({e})"))
+}
+
+#[cold]
+fn too_long(col: u32, len: usize, max: usize) -> Error {
+    Error::invalid(format!(
+        "column {col}: string of {len} bytes is longer than max_string_bytes ({max})"
+    ))
+}
+
+#[cold]
+fn row_strings_too_long(col: u32) -> Error {
+    Error::invalid(format!(
+        "column {col}: the row's strings would total more than {} bytes",
+        u32::MAX
+    ))
 }
 
 fn setter_for(k: ColKind) -> &'static str {

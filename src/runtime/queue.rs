@@ -95,6 +95,9 @@ pub(crate) struct InputQueue {
     pub(crate) schema: SchemaRef,
     pub(crate) kinds: Box<[ColKind]>,
     pub(crate) stats: Arc<StreamStats>,
+    /// Indices of the STRING columns, whose cells get the arena offset of
+    /// the row's string bytes when it is committed.
+    str_cols: Box<[usize]>,
     ncols: usize,
     null_words: usize,
     cap: u64,
@@ -151,13 +154,15 @@ impl InputQueue {
         let max_slots = (crate::limits::MAX_RING_BYTES / slot_bytes).max(2);
         let max_slots = 1usize << (usize::BITS - 1 - max_slots.leading_zeros());
         let cap = capacity.max(2).next_power_of_two().min(max_slots) as u64;
-        let has_str = kinds.contains(&ColKind::Str);
+        let str_cols: Box<[usize]> = (0..ncols).filter(|&c| kinds[c] == ColKind::Str).collect();
+        let has_str = !str_cols.is_empty();
         let arena_size = if has_str { arena_bytes as u64 } else { 0 };
         Arc::new(InputQueue {
             stream,
             schema,
             kinds,
             stats,
+            str_cols,
             ncols,
             null_words,
             cap,
@@ -190,6 +195,11 @@ impl InputQueue {
         self.arena_size
     }
 
+    /// Words of the validity bitmap of one slot.
+    pub(crate) fn null_words(&self) -> usize {
+        self.null_words
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.head.load(Ordering::Acquire) & !READING == self.tail.load(Ordering::Acquire) & !SEALED
     }
@@ -219,6 +229,24 @@ impl InputQueue {
         debug_assert!(at <= self.arena.len());
         // SAFETY: in bounds; UnsafeCell<u8> has u8's layout.
         UnsafeCell::raw_get(unsafe { self.arena.as_ptr().add(at) })
+    }
+
+    /// Pointer to the first value cell of `slot`, derived from the whole
+    /// cell array (as `arena_ptr`) so it may address the slot's every cell.
+    #[inline]
+    fn vals_ptr(&self, slot: usize) -> *mut u64 {
+        debug_assert!(slot < self.cap as usize);
+        // SAFETY: slot < cap, so slot * ncols <= vals.len(); UnsafeCell<u64>
+        // has u64's layout.
+        UnsafeCell::raw_get(unsafe { self.vals.as_ptr().add(slot * self.ncols) })
+    }
+
+    /// Pointer to the first validity word of `slot` (as `vals_ptr`).
+    #[inline]
+    fn valid_ptr(&self, slot: usize) -> *mut u64 {
+        debug_assert!(slot < self.cap as usize);
+        // SAFETY: as for vals_ptr.
+        UnsafeCell::raw_get(unsafe { self.valid.as_ptr().add(slot * self.null_words) })
     }
 
     #[inline]
@@ -367,7 +395,45 @@ impl InputQueue {
     }
 }
 
-/// A row being built by the producer before it is committed to the ring.
+/// `ptr::copy_nonoverlapping(src, dst, n)`, with up to 16 bytes (a short
+/// string) copied by two loads and two stores rather than a call to memcpy.
+///
+/// # Safety
+/// As for `ptr::copy_nonoverlapping`.
+#[inline(always)]
+pub(crate) unsafe fn copy_bytes(src: *const u8, dst: *mut u8, n: usize) {
+    // Two possibly overlapping accesses, one from each end, cover n bytes.
+    if n > 16 {
+        std::ptr::copy_nonoverlapping(src, dst, n);
+    } else if n >= 8 {
+        let (a, b) = (
+            src.cast::<u64>().read_unaligned(),
+            src.add(n - 8).cast::<u64>().read_unaligned(),
+        );
+        dst.cast::<u64>().write_unaligned(a);
+        dst.add(n - 8).cast::<u64>().write_unaligned(b);
+    } else if n >= 4 {
+        let (a, b) = (
+            src.cast::<u32>().read_unaligned(),
+            src.add(n - 4).cast::<u32>().read_unaligned(),
+        );
+        dst.cast::<u32>().write_unaligned(a);
+        dst.add(n - 4).cast::<u32>().write_unaligned(b);
+    } else if n >= 2 {
+        let (a, b) = (
+            src.cast::<u16>().read_unaligned(),
+            src.add(n - 2).cast::<u16>().read_unaligned(),
+        );
+        dst.cast::<u16>().write_unaligned(a);
+        dst.add(n - 2).cast::<u16>().write_unaligned(b);
+    } else if n == 1 {
+        *dst = *src;
+    }
+}
+
+/// A row being built by the producer when the ring had no free slot at
+/// `begin_row` (the overflow policy decides at commit), and the string bytes
+/// of every row.
 pub(crate) struct Stage {
     pub(crate) vals: Vec<u64>,
     pub(crate) valid: Vec<u64>,
@@ -383,18 +449,87 @@ impl Stage {
             strs: Vec::new(),
         }
     }
+    #[cfg(test)]
     pub(crate) fn clear(&mut self) {
         self.valid.iter_mut().for_each(|w| *w = 0);
         self.strs.clear();
     }
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn set(&mut self, col: usize, bits: u64) {
         self.vals[col] = bits;
         self.valid[col / 64] |= 1 << (col % 64);
     }
+
+    /// The stage's cells as a write target. Valid until the stage's `vals`
+    /// or `valid` are touched through a reference again.
+    pub(crate) fn cells(&mut self) -> RowCells {
+        RowCells {
+            vals: self.vals.as_mut_ptr(),
+            valid: self.valid.as_mut_ptr(),
+        }
+    }
+}
+
+/// Where the open row's cells are written: the free ring slot at the tail,
+/// or the stage. `ncols` value cells and `ncols.div_ceil(64).max(1)`
+/// validity words; the caller keeps column indices below `ncols`.
+#[derive(Clone, Copy)]
+pub(crate) struct RowCells {
+    vals: *mut u64,
+    valid: *mut u64,
+}
+
+// SAFETY: the pointers address either the unpublished tail slot of a ring
+// (written only by the queue's single Producer, which moves with them) or a
+// Stage's buffers owned by the same Input; sending them to another thread
+// sends that exclusive right along. They are never shared between threads.
+unsafe impl Send for RowCells {}
+
+impl RowCells {
+    /// A target that must be replaced before use (no row open).
+    pub(crate) fn none() -> RowCells {
+        RowCells {
+            vals: std::ptr::null_mut(),
+            valid: std::ptr::null_mut(),
+        }
+    }
+
+    /// Marks every column NULL.
+    ///
+    /// # Safety
+    /// The target is live and has `words` validity words.
     #[inline]
-    pub(crate) fn set_null(&mut self, col: usize) {
-        self.valid[col / 64] &= !(1 << (col % 64));
+    pub(crate) unsafe fn clear(self, words: usize) {
+        if words == 1 {
+            // Up to 64 columns: one store rather than a call to memset.
+            *self.valid = 0;
+        } else {
+            std::ptr::write_bytes(self.valid, 0, words);
+        }
+    }
+
+    /// # Safety
+    /// The target is live and `col` < its column count.
+    #[inline(always)]
+    pub(crate) unsafe fn set(self, col: usize, bits: u64) {
+        *self.vals.add(col) = bits;
+        *self.valid.add(col / 64) |= 1 << (col % 64);
+    }
+
+    /// # Safety
+    /// As for `set`.
+    #[inline(always)]
+    pub(crate) unsafe fn set_null(self, col: usize) {
+        *self.valid.add(col / 64) &= !(1 << (col % 64));
+    }
+
+    /// Whether `col` is set, and its cell.
+    ///
+    /// # Safety
+    /// As for `set`.
+    pub(crate) unsafe fn get(self, col: usize) -> (bool, u64) {
+        let valid = (*self.valid.add(col / 64) >> (col % 64)) & 1 == 1;
+        (valid, *self.vals.add(col))
     }
 }
 
@@ -403,6 +538,9 @@ pub(crate) struct Producer {
     pub(crate) q: Arc<InputQueue>,
     tail: u64,
     wpos: u64,
+    /// `wpos % arena_size` (0 without an arena), kept so the common push
+    /// needs no division.
+    woff: u64,
     cached_head: u64,
 }
 
@@ -420,6 +558,7 @@ impl Producer {
             q,
             tail: 0,
             wpos: 0,
+            woff: 0,
             cached_head: 0,
         }
     }
@@ -455,6 +594,31 @@ impl Producer {
             pos += q.arena_size - pos % q.arena_size;
         }
         (pos + bytes - self.released_arena(head) <= q.arena_size).then_some(pos)
+    }
+
+    /// `fits(cached_head, bytes, 0)` for a row, without the division:
+    /// Some((arena position, its offset in the arena)) when the row fits as
+    /// last seen; None sends the caller to `reserve`.
+    #[inline(always)]
+    fn fits_row_fast(&self, bytes: u64) -> Option<(u64, u64)> {
+        let q = &*self.q;
+        if self.tail - self.cached_head >= q.cap {
+            return None;
+        }
+        if bytes == 0 {
+            return Some((self.wpos, 0));
+        }
+        if bytes > q.arena_size / 2 {
+            // reserve reports it.
+            return None;
+        }
+        debug_assert_eq!(self.woff, self.wpos % q.arena_size);
+        let (pos, base) = if self.woff + bytes > q.arena_size {
+            (self.wpos + (q.arena_size - self.woff), 0)
+        } else {
+            (self.wpos, self.woff)
+        };
+        (pos + bytes - self.released_arena(self.cached_head) <= q.arena_size).then_some((pos, base))
     }
 
     /// Waits for room as the policy says. Returns the arena position to write
@@ -588,38 +752,90 @@ impl Producer {
         self.q.tail.load(Ordering::Relaxed) & SEALED != 0
     }
 
+    /// The cells of the slot at the tail when it is free, for a row to be
+    /// written in place; None when the ring is full (the row is staged and
+    /// the overflow policy decides when it is committed). A free slot stays
+    /// free until this producer publishes: the consumer only frees slots.
+    #[inline]
+    pub(crate) fn free_slot(&mut self) -> Option<RowCells> {
+        let q = &*self.q;
+        if self.tail - self.cached_head >= q.cap {
+            self.cached_head = q.head.load(Ordering::Acquire) & !READING;
+            if self.tail - self.cached_head >= q.cap {
+                return None;
+            }
+        }
+        let slot = (self.tail & q.mask) as usize;
+        Some(RowCells {
+            vals: q.vals_ptr(slot),
+            valid: q.valid_ptr(slot),
+        })
+    }
+
     /// Commits a staged row. On Err nothing was queued.
+    #[cfg(test)]
     pub(crate) fn push_row(&mut self, stage: &Stage, policy: Overflow, timeout: Duration) -> Result<Pushed> {
+        self.push_row_from(false, stage, policy, timeout)
+    }
+
+    /// Commits the open row: its cells are in the tail slot already
+    /// (`in_slot`, written through `free_slot` since the last publish) or in
+    /// `stage`; its string bytes are in `stage.strs` either way. On Err
+    /// nothing was queued.
+    #[inline]
+    pub(crate) fn push_row_from(
+        &mut self,
+        in_slot: bool,
+        stage: &Stage,
+        policy: Overflow,
+        timeout: Duration,
+    ) -> Result<Pushed> {
         // SAFETY: `self.q` is never reassigned while the Producer lives; a
         // plain reference avoids two atomic refcount updates per row.
         let q: &InputQueue = unsafe { &*Arc::as_ptr(&self.q) };
         let bytes = stage.strs.len() as u64;
-        let Some(pos) = self.reserve(bytes, 0, policy, timeout)? else {
-            q.stats.dropped.fetch_add(1, Ordering::Relaxed);
-            return Ok(Pushed::Dropped);
+        let (pos, base) = match self.fits_row_fast(bytes) {
+            Some(room) => room,
+            None => match self.reserve(bytes, 0, policy, timeout)? {
+                Some(pos) => (pos, if bytes > 0 { pos % q.arena_size } else { 0 }),
+                None => {
+                    q.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Pushed::Dropped);
+                }
+            },
         };
         let slot = (self.tail & q.mask) as usize;
-        let base = if bytes > 0 { pos % q.arena_size } else { 0 };
+        let vals = q.vals_ptr(slot);
+        let valid = q.valid_ptr(slot);
+        // SAFETY: fits_row_fast or reserve found the slot at the tail free:
+        // only this producer writes it until publish hands it to the consumer. The
+        // stage holds ncols cells and null_words words; string ranges were
+        // checked against the arena by reserve and never wrap.
         unsafe {
-            for (c, kind) in q.kinds.iter().enumerate() {
-                let mut v = stage.vals[c];
-                if *kind == ColKind::Str && (stage.valid[c / 64] >> (c % 64)) & 1 == 1 {
-                    v += base << 32;
-                }
-                *q.vals[slot * q.ncols + c].get() = v;
-            }
-            for (w, word) in stage.valid.iter().enumerate() {
-                *q.valid[slot * q.null_words + w].get() = *word;
+            if !in_slot {
+                std::ptr::copy_nonoverlapping(stage.vals.as_ptr(), vals, q.ncols);
+                std::ptr::copy_nonoverlapping(stage.valid.as_ptr(), valid, q.null_words);
             }
             if bytes > 0 {
+                for &c in q.str_cols.iter() {
+                    if (*valid.add(c / 64) >> (c % 64)) & 1 == 1 {
+                        *vals.add(c) += base << 32;
+                    }
+                }
                 let dst = q.arena_ptr(base as usize);
-                std::ptr::copy_nonoverlapping(stage.strs.as_ptr(), dst, bytes as usize);
+                copy_bytes(stage.strs.as_ptr(), dst, bytes as usize);
             }
         }
         let start = self.wpos;
         self.publish(SLOT_ROW, start)?;
         if bytes > 0 {
             self.wpos = pos + bytes;
+            // fits() keeps [base, base + bytes) inside the arena.
+            self.woff = if base + bytes == q.arena_size {
+                0
+            } else {
+                base + bytes
+            };
         }
         Ok(Pushed::Queued)
     }
