@@ -549,7 +549,18 @@ fn worker_loop(shared: &Arc<EngineShared>) {
             idle_since = None;
             continue;
         }
-        if closing && inputs.iter().all(|q| q.is_empty()) {
+        // `closing` is set before close seals the queues: a push may still
+        // land in between, so only sealed and drained queues (every one
+        // registered: close seals under the same lock) end the engine.
+        if closing
+            && inputs.iter().all(|q| q.is_empty())
+            && shared
+                .inputs
+                .lock()
+                .unwrap()
+                .iter()
+                .all(|q| q.is_sealed_and_empty())
+        {
             // Sealed and drained: every stream's input ended.
             shared
                 .lock_dataflow()

@@ -204,6 +204,12 @@ impl InputQueue {
         self.head.load(Ordering::Acquire) & !READING == self.tail.load(Ordering::Acquire) & !SEALED
     }
 
+    /// Sealed by close and drained: nothing more can arrive.
+    pub(crate) fn is_sealed_and_empty(&self) -> bool {
+        let t = self.tail.load(Ordering::Acquire);
+        t & SEALED != 0 && self.head.load(Ordering::Acquire) & !READING == t & !SEALED
+    }
+
     pub(crate) fn is_closed_and_empty(&self) -> bool {
         self.ended.load(Ordering::Acquire) && self.is_empty()
     }
