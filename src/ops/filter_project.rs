@@ -128,14 +128,7 @@ mod tests {
     use arrow::array::{Float64Array, Int64Array, StringArray};
 
     use super::*;
-    use crate::sql::{plan_statements, Catalog, Plan};
-
-    struct NoStreams;
-    impl Catalog for NoStreams {
-        fn stream(&self, _: &str) -> Option<(String, SchemaRef)> {
-            None
-        }
-    }
+    use crate::ops::query::tests::plan;
 
     #[test]
     fn filtering_only_the_columns_read_gives_the_same_rows() {
@@ -171,12 +164,7 @@ mod tests {
             ("SELECT sym, price, vol, ts FROM T WHERE vol < 50", false),
             ("SELECT ts, sym, price, vol FROM T WHERE vol < 50", false),
         ] {
-            let sql = format!(
-                "CREATE STREAM T (sym STRING, price DOUBLE, vol BIGINT, ts BIGINT); INSERT INTO O {query};"
-            );
-            let Some(Plan::Insert(p)) = plan_statements(&sql, &NoStreams).unwrap().into_iter().last() else {
-                panic!("not a query")
-            };
+            let p = plan(&format!("INSERT INTO O {query};"));
             let mut op = FilterProject::new(
                 p.filter.clone(),
                 p.projection.clone(),

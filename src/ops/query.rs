@@ -321,7 +321,7 @@ impl Operator for StatefulQuery {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Snapshot, restore into a fresh query, go on: the output must be the
     //! output of a run that never stopped, for every window kind.
 
@@ -342,7 +342,9 @@ mod tests {
         }
     }
 
-    fn plan(query: &str) -> QueryPlan {
+    /// The plan of `query` over `T (sym STRING, price DOUBLE, vol BIGINT,
+    /// ts BIGINT)`.
+    pub(crate) fn plan(query: &str) -> QueryPlan {
         let sql = format!("CREATE STREAM T (sym STRING, price DOUBLE, vol BIGINT, ts BIGINT); {query}");
         let plans = plan_statements(&sql, &NoStreams).unwrap_or_else(|e| panic!("{query}: {e}"));
         match plans.into_iter().last() {

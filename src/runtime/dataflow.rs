@@ -40,6 +40,18 @@ pub(crate) struct StreamClock {
     pub watermark: i64,
 }
 
+impl StreamClock {
+    /// A row at time `t` was taken: the largest time, and with it the
+    /// watermark (`delay` behind), may rise.
+    #[inline]
+    fn see(&mut self, t: i64, delay: i64) {
+        if t > self.max_ts {
+            self.max_ts = t;
+            self.watermark = self.watermark.max(t.saturating_sub(delay));
+        }
+    }
+}
+
 impl Default for StreamClock {
     fn default() -> StreamClock {
         StreamClock {
@@ -591,10 +603,7 @@ fn stamp(
             |(lo, hi, sorted, prev), &t| (lo.min(t), hi.max(t), sorted & (prev <= t), t),
         );
         let mut end = *clock;
-        if hi > end.max_ts {
-            end.max_ts = hi;
-            end.watermark = end.watermark.max(hi.saturating_sub(delay));
-        }
+        end.see(hi, delay);
         // No watermark within the batch is below this one's.
         let first = clock.watermark.max(clock.max_ts.saturating_sub(delay));
         if values.is_empty()
@@ -605,10 +614,7 @@ fn stamp(
                 wm.reserve(values.len());
                 let mut c = *clock;
                 for &t in values {
-                    if t > c.max_ts {
-                        c.max_ts = t;
-                        c.watermark = c.watermark.max(t.saturating_sub(delay));
-                    }
+                    c.see(t, delay);
                     wm.push(c.watermark);
                 }
             }
@@ -645,14 +651,8 @@ fn stamp_rows(
     let mut min_t = floor(c.watermark, lateness);
     for (i, &t) in values.iter().enumerate() {
         if t >= min_t && nulls.map_or(true, |b| b.is_valid(i)) {
-            if t > c.max_ts {
-                c.max_ts = t;
-                let w = t.saturating_sub(delay);
-                if w > c.watermark {
-                    c.watermark = w;
-                    min_t = floor(w, lateness);
-                }
-            }
+            c.see(t, delay);
+            min_t = floor(c.watermark, lateness);
             if timed {
                 wm.push(c.watermark);
             }
