@@ -53,8 +53,8 @@ impl StatefulQuery {
         Self::build(plan, in_schema, out_schema, time, true)
     }
 
-    /// `pane_agg`: batch time windows may aggregate as rows arrive (always,
-    /// but for the tests that compare it with aggregating at firing).
+    /// `pane_agg`: windows may aggregate as rows arrive (always, but for the
+    /// tests that compare it with aggregating the window's events).
     fn build(
         plan: &QueryPlan,
         in_schema: &SchemaRef,
@@ -82,9 +82,25 @@ impl StatefulQuery {
             Some(a) if pane_agg => window::PaneAgg::new(a, in_schema.fields().len())?,
             _ => None,
         };
+        // A length window feeding aggregates, current events out: the
+        // selector keeps the aggregates as events arrive and leave, and no
+        // window is needed (count_agg.rs). OUTPUT SNAPSHOT repeats each
+        // group's last row, which only the per-event path keeps.
+        let snapshot = plan
+            .output_rate
+            .is_some_and(|r| r.mode == crate::sql::plan::OutputMode::Snapshot);
+        let count_window = match (&plan.window, &plan.aggregate) {
+            (Some(W::Length(n)), Some(_))
+                if pane_agg && plan.events == OutputEvents::Current && !snapshot =>
+            {
+                Some(usize::try_from(*n).unwrap_or(usize::MAX))
+            }
+            _ => None,
+        };
         let window = plan
             .window
             .as_ref()
+            .filter(|_| count_window.is_none())
             .map(|w| window::build(w, in_schema, keep_expired, time.lateness, in_panes));
         Ok(StatefulQuery {
             built: (
@@ -96,7 +112,7 @@ impl StatefulQuery {
             ),
             filter: plan.filter.clone(),
             window,
-            selector: Selector::new(plan, in_schema, out_schema.clone(), fifo)?,
+            selector: Selector::new(plan, in_schema, out_schema.clone(), fifo, count_window)?,
             rate: plan.output_rate.map(|r| RateLimiter::new(r, out_schema)),
             seq: 0,
             chunks: Vec::new(),
@@ -518,7 +534,16 @@ pub(crate) mod tests {
             let data = input(lateness);
             for sql in ORDER_QUERIES {
                 let p = plan(sql);
-                let (mut a, mut b) = (query(&p, lateness), query(&p, lateness));
+                // The per-event path: length windows would aggregate as
+                // events arrive (count_agg.rs), with no chunks.
+                let time = TimeSettings {
+                    event_time: true,
+                    lateness,
+                };
+                let unfused = || {
+                    StatefulQuery::build(&p, &p.input_schema, p.output_schema.clone(), time, false).unwrap()
+                };
+                let (mut a, mut b) = (unfused(), unfused());
                 b.event_order = Some(0);
                 let (mut x, mut y) = (Vec::new(), Vec::new());
                 run(&mut a, &data, &mut x);
@@ -595,6 +620,89 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn length_aggregation_as_events_arrive_equals_aggregating_the_window() {
+        const LENGTH_QUERIES: &[&str] = &[
+            // Every aggregate that retracts, a group per symbol.
+            "INSERT INTO O SELECT sym, price, COUNT(*) AS n, COUNT(vol) AS c, SUM(vol) AS s, \
+             AVG(price) AS a, MIN(price) AS lo, MAX(vol) AS hi, MIN(sym) AS ms, MAX(sym) AS xs, \
+             FIRST(price) AS f, LAST(sym) AS l, COUNT(DISTINCT vol) AS d, \
+             STDDEV_SAMP(price) AS sd, STDDEV_POP(vol) AS sp FROM T WINDOW('length', 7) GROUP BY sym",
+            // The benchmark's W3 shape: no GROUP BY; windows of 1 and longer
+            // than the input.
+            "INSERT INTO O SELECT sym, AVG(price) AS a, MAX(price) AS m FROM T WINDOW('length', 100)",
+            "INSERT INTO O SELECT sym, SUM(price) AS s FROM T WINDOW('length', 1)",
+            "INSERT INTO O SELECT COUNT(*) AS n, MIN(vol) AS lo FROM T WINDOW('length', 100000)",
+            // Groups that empty and come back, expression and NULL keys.
+            "INSERT INTO O SELECT vol % 7 AS k, COUNT(*) AS n, LAST(price) AS l FROM T \
+             WINDOW('length', 3) GROUP BY vol % 7",
+            "INSERT INTO O SELECT CASE WHEN vol > 50 THEN sym END AS k, SUM(vol) AS s FROM T \
+             WINDOW('length', 5) GROUP BY CASE WHEN vol > 50 THEN sym END",
+            "INSERT INTO O SELECT sym, vol % 2 AS k, MAX(price * 2) AS m FROM T \
+             WINDOW('length', 11) GROUP BY sym, vol % 2",
+            // A filter before, HAVING, ORDER BY / LIMIT per event, rates.
+            "INSERT INTO O SELECT sym, COUNT(*) AS n, AVG(vol) AS a FROM T WINDOW('length', 6) \
+             WHERE price > 20.0 GROUP BY sym HAVING COUNT(*) > 1 ORDER BY a DESC LIMIT 1",
+            "INSERT INTO O SELECT sym, SUM(vol) AS s FROM T WINDOW('length', 9) GROUP BY sym \
+             OUTPUT LAST EVERY 4 EVENTS",
+            "INSERT INTO O SELECT sym, MIN(price) AS lo FROM T WINDOW('length', 9) GROUP BY sym \
+             OUTPUT ALL EVERY INTERVAL '30' MILLISECOND",
+        ];
+        let data = input(40);
+        for sql in LENGTH_QUERIES {
+            let p = plan(sql);
+            let time = TimeSettings {
+                event_time: true,
+                lateness: 40,
+            };
+            // Restore midway and at two other points (a snapshot with a
+            // few small entries, and one early).
+            for cut in [data.len() / 2, 3, data.len() - 2] {
+                let outputs: Vec<RecordBatch> = [true, false]
+                    .into_iter()
+                    .map(|fused| {
+                        let make = || {
+                            StatefulQuery::build(&p, &p.input_schema, p.output_schema.clone(), time, fused)
+                        };
+                        let mut q = make().unwrap();
+                        assert_eq!(q.window.is_none(), fused, "{sql}");
+                        let mut out = Vec::new();
+                        run(&mut q, &data[..cut], &mut out);
+                        let mut r = make().unwrap();
+                        r.restore(&q.snapshot().unwrap())
+                            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                        assert_eq!(r.snapshot().unwrap(), q.snapshot().unwrap(), "{sql}");
+                        run(&mut r, &data[cut..], &mut out);
+                        r.finish(&mut out).unwrap();
+                        rows(&out, &p.output_schema)
+                    })
+                    .collect();
+                assert!(outputs[1].num_rows() > 10, "{sql}: too little output to compare");
+                assert_eq!(outputs[0], outputs[1], "{sql} (restored after batch {cut})");
+            }
+        }
+    }
+
+    #[test]
+    fn length_aggregation_state_is_the_window_and_is_bounded() {
+        let p = plan("INSERT INTO O SELECT sym, AVG(price) AS a, MAX(price) AS m FROM T WINDOW('length', 50) GROUP BY sym");
+        let mut q = query(&p, 0);
+        assert!(q.window.is_none());
+        let data = input(0);
+        let mut sizes = Vec::new();
+        for _ in 0..20 {
+            run(&mut q, &data, &mut Vec::new());
+            sizes.push(q.state_bytes());
+        }
+        // Many small batches: the events' record is merged, not one entry
+        // per batch; the state stays the same size however long it runs.
+        assert!(sizes[19] <= sizes[1] * 2, "state grows: {sizes:?}");
+        assert!(sizes[19] < 64 * 1024, "state {sizes:?}");
+        let count = q.selector.count_agg().unwrap();
+        assert_eq!(count.held(), 50);
+        assert!(count.entries() <= 6, "{} entries", count.entries());
+    }
+
+    #[test]
     fn a_snapshot_restores_only_into_its_query_and_corruption_is_refused() {
         let data = input(0);
         let p = plan(QUERIES[13]);
@@ -611,9 +719,22 @@ pub(crate) mod tests {
         );
         let err = query(&same_cols, 0).restore(&snap).unwrap_err();
         assert_eq!(err.status, Status::Corrupt, "{err}");
+        // The session window's query, then a length window aggregated as
+        // events arrive (count_agg.rs), which keeps its own state.
+        damaged_snapshots_are_refused(&p, &data);
+        damaged_snapshots_are_refused(
+            &plan("INSERT INTO O SELECT sym, SUM(vol) AS s, MAX(price) AS m, COUNT(*) AS n FROM T WINDOW('length', 6) GROUP BY sym"),
+            &data,
+        );
+    }
+
+    fn damaged_snapshots_are_refused(p: &QueryPlan, data: &[(RecordBatch, Vec<i64>, Vec<i64>)]) {
+        let mut q = query(p, 0);
+        run(&mut q, &data[..data.len() / 2], &mut Vec::new());
+        let snap = q.snapshot().unwrap();
         // Every truncation and a sweep of byte flips: an error or a valid
         // state, never a panic; a failed restore leaves the query as it was.
-        let mut fresh = query(&p, 0);
+        let mut fresh = query(p, 0);
         let before = fresh.snapshot().unwrap();
         for cut in (0..snap.len()).step_by(7) {
             assert!(fresh.restore(&snap[..cut]).is_err(), "prefix {cut} accepted");
@@ -622,7 +743,7 @@ pub(crate) mod tests {
         for i in 0..snap.len() {
             let mut bad = snap.clone();
             bad[i] ^= 0x5a;
-            let err = query(&p, 0).restore(&bad).unwrap_err();
+            let err = query(p, 0).restore(&bad).unwrap_err();
             assert_eq!(err.status, Status::Corrupt, "flip at {i}");
         }
         // Damage behind a valid checksum (as a bug would write): an error
@@ -631,7 +752,7 @@ pub(crate) mod tests {
         for i in (0..body.len()).step_by(3) {
             let mut bad = body.to_vec();
             bad[i] ^= 0x5a;
-            let mut q = query(&p, 0);
+            let mut q = query(p, 0);
             if q.restore(&seal(SNAPSHOT_MAGIC, &bad)).is_ok() {
                 let mut out = Vec::new();
                 for (b, ts, wm) in &data[data.len() / 2..] {

@@ -20,7 +20,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::row::{RowConverter, Rows, SortField};
 
 use super::aggregate::{new_accumulator, AggOp, GroupsAccumulator, Retraction};
-use super::window::Chunk;
+use super::window::{Chunk, CountAgg};
 use crate::error::{Error, Result, Status};
 use crate::expr::Expr;
 use crate::sql::plan::{AggCall, OutputEvents, QueryPlan, SortExpr, SortKey};
@@ -31,6 +31,9 @@ pub(crate) struct Selector {
     pre_schema: SchemaRef,
     out_schema: SchemaRef,
     agg: Option<Aggregation>,
+    /// Aggregates over a length window kept as events arrive and leave
+    /// (the query then has no window of its own; `agg` is None).
+    count: Option<CountAgg>,
     having: Option<Expr>,
     projection: Vec<Expr>,
     order_by: Vec<SortKey>,
@@ -68,6 +71,7 @@ impl Selector {
         in_schema: &SchemaRef,
         out_schema: SchemaRef,
         fifo: bool,
+        count_window: Option<usize>,
     ) -> Result<Selector> {
         let mut fields: Vec<Field> = in_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
         let ts = crate::types::SqlType::Timestamp.to_arrow();
@@ -75,8 +79,18 @@ impl Selector {
         fields.push(Field::new(EXTRA[1], ts, true));
         fields.push(Field::new(EXTRA[2], DataType::Boolean, false));
         let base_schema = Arc::new(Schema::new(fields.clone()));
+        let count = match (&plan.aggregate, count_window) {
+            (Some(a), Some(n)) => Some(CountAgg::new(a, n)?),
+            _ => None,
+        };
         let agg = match &plan.aggregate {
             None => None,
+            Some(_) if count.is_some() => {
+                for (i, c) in plan.aggregate.iter().flat_map(|a| &a.calls).enumerate() {
+                    fields.push(Field::new(format!("_agg{i}"), c.result_type.clone(), true));
+                }
+                None
+            }
             Some(a) => {
                 let make = |mode: Retraction| -> Result<Vec<Box<dyn GroupsAccumulator>>> {
                     a.calls
@@ -118,6 +132,7 @@ impl Selector {
             pre_schema: Arc::new(Schema::new(fields)),
             out_schema,
             agg,
+            count,
             having: plan.having.clone(),
             projection: plan.projection.clone(),
             order_by: plan.order_by.clone(),
@@ -131,6 +146,9 @@ impl Selector {
     }
 
     pub fn state_bytes(&self) -> usize {
+        if let Some(c) = &self.count {
+            return c.state_bytes();
+        }
         match &self.agg {
             None => 0,
             Some(a) => {
@@ -142,6 +160,11 @@ impl Selector {
                         .map_or(0, |m| m.values().map(|b| b.get_array_memory_size()).sum())
             }
         }
+    }
+
+    #[cfg(test)]
+    pub fn count_agg(&self) -> Option<&CountAgg> {
+        self.count.as_ref()
     }
 
     /// The selection-layout batch of a chunk (before aggregation).
@@ -199,6 +222,11 @@ impl Selector {
         let base = self.base(c)?;
         let (pre, trig) = if let Some(results) = &c.aggregates {
             self.aggregated_batch(&base, results, &trig)?
+        } else if let Some(count) = &mut self.count {
+            // Arrivals only: one row each, with its group's values.
+            let mut cols = base.columns().to_vec();
+            cols.extend(count.arrive(&base)?);
+            (RecordBatch::try_new(self.pre_schema.clone(), cols)?, trig)
         } else if self.agg.is_some() {
             if c.batch {
                 self.aggregate_batch(&base, c, &trig)?
@@ -665,6 +693,10 @@ impl Selector {
                 put_bytes(w, &b);
             }
         }
+        put_bool(w, self.count.is_some());
+        if let Some(c) = &self.count {
+            c.write_state(w)?;
+        }
         put_bool(w, self.snapshot_rows.is_some());
         if let Some(m) = &self.snapshot_rows {
             let mut ids: Vec<u32> = m.keys().copied().collect();
@@ -709,6 +741,12 @@ impl Selector {
             for acc in a.accs.iter_mut() {
                 acc.restore(r.blob()?)?;
             }
+        }
+        if r.bool()? != self.count.is_some() {
+            return Err(corrupt("length-window aggregation does not match the query"));
+        }
+        if let Some(c) = &mut self.count {
+            c.read_state(r)?;
         }
         if r.bool()? != self.snapshot_rows.is_some() {
             return Err(corrupt("OUTPUT SNAPSHOT does not match the query"));

@@ -13,6 +13,7 @@
 //! of the stream: every time window fires and every timed event expires.
 
 mod batch;
+mod count_agg;
 mod pane_agg;
 mod sliding;
 mod store;
@@ -23,6 +24,7 @@ use arrow::datatypes::SchemaRef;
 use crate::error::Result;
 use crate::sql::plan::WindowPlan;
 use crate::state::Reader;
+pub(crate) use count_agg::CountAgg;
 pub(crate) use pane_agg::PaneAgg;
 pub(crate) use store::{RefTable, RowRef, RowStore};
 
