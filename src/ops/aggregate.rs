@@ -126,6 +126,48 @@ pub struct AggOp {
     pub emit: bool,
 }
 
+/// A run of a count window over one group (`GroupsAccumulator::slide`):
+/// `values` holds `old` departing rows, then `arrivals` arriving ones.
+/// Arrival i (row `old + i`, number `arr_seq + i`) comes after the
+/// departure of row `i - quiet` (number `dep_seq + i - quiet`) when
+/// i >= quiet, and emits the group's result.
+#[derive(Clone, Copy, Debug)]
+pub struct Slide {
+    pub group: u32,
+    pub old: usize,
+    pub arrivals: usize,
+    pub quiet: usize,
+    pub dep_seq: u64,
+    pub arr_seq: u64,
+}
+
+impl Slide {
+    /// The same events as ops for `apply`.
+    pub fn ops(&self) -> Vec<AggOp> {
+        let mut ops = Vec::with_capacity(2 * self.arrivals);
+        for i in 0..self.arrivals {
+            if i >= self.quiet {
+                let j = i - self.quiet;
+                ops.push(AggOp {
+                    row: j as u32,
+                    group: self.group,
+                    seq: self.dep_seq + j as u64,
+                    retract: true,
+                    emit: false,
+                });
+            }
+            ops.push(AggOp {
+                row: (self.old + i) as u32,
+                group: self.group,
+                seq: self.arr_seq + i as u64,
+                retract: false,
+                emit: true,
+            });
+        }
+        ops
+    }
+}
+
 pub trait GroupsAccumulator: Send {
     /// Applies ops in order. `values` is the aggregate's argument evaluated
     /// over the chunk the ops refer to (None for COUNT(*)); its Arrow type is
@@ -135,6 +177,8 @@ pub trait GroupsAccumulator: Send {
     /// order, with no output: the tight loop of pre-aggregated batch
     /// windows. Only accumulators made with `Retraction::Never` take it.
     fn add_rows(&mut self, values: Option<&ArrayRef>, rows: &[u32], groups: &[u32]) -> Result<()>;
+    /// `apply` of `s.ops()`, in one loop over one group's state.
+    fn slide(&mut self, values: Option<&ArrayRef>, s: Slide) -> Result<()>;
     /// Appends the current result of each listed group to the pending output.
     fn emit_groups(&mut self, groups: &[u32]);
     /// Takes the pending output as one array of the result type, in append
@@ -375,6 +419,37 @@ impl<F: Func> GroupsAccumulator for Acc<F> {
                 self.f.emit(st, &mut self.out);
             }
         }
+        Ok(())
+    }
+
+    fn slide(&mut self, values: Option<&ArrayRef>, s: Slide) -> Result<()> {
+        let (col, len) = F::col(values)?;
+        // Departure rows (below `arrivals - quiet`) are below the end too.
+        if s.old.saturating_add(s.arrivals) > len {
+            return Err(Error::internal(format!(
+                "a slide over {} + {} rows names rows of a {len}-row chunk",
+                s.old, s.arrivals
+            )));
+        }
+        let g = s.group as usize;
+        if g >= self.groups.len() {
+            self.grow(g);
+        }
+        let st = &mut self.groups[g];
+        let mut delta = 0isize;
+        // The first `quiet` arrivals leave nothing; each later one follows
+        // a departure.
+        for i in 0..s.arrivals.min(s.quiet) {
+            delta += self.f.add(st, &col, s.old + i, s.arr_seq + i as u64)?;
+            self.f.emit(st, &mut self.out);
+        }
+        for i in s.quiet..s.arrivals {
+            let j = i - s.quiet;
+            delta += self.f.retract(st, &col, j, s.dep_seq + j as u64)?;
+            delta += self.f.add(st, &col, s.old + i, s.arr_seq + i as u64)?;
+            self.f.emit(st, &mut self.out);
+        }
+        self.heap = self.heap.wrapping_add_signed(delta);
         Ok(())
     }
 
@@ -1217,14 +1292,14 @@ where
     fn out(&self) -> Float64Builder {
         Float64Builder::new()
     }
-    #[inline]
+    #[inline(always)]
     fn add(&self, st: &mut FloatSum, col: &Self::Col<'_>, row: usize, _: u64) -> Result<isize> {
         if col.valid(row) {
             st.add(col.arr.values()[row].f64());
         }
         Ok(0)
     }
-    #[inline]
+    #[inline(always)]
     fn retract(&self, st: &mut FloatSum, col: &Self::Col<'_>, row: usize, _: u64) -> Result<isize> {
         if col.valid(row) {
             st.retract(col.arr.values()[row].f64())?;
@@ -1451,7 +1526,7 @@ impl<K: Kind> Func for MonoF<K> {
     fn out(&self) -> K::Builder {
         K::builder()
     }
-    #[inline]
+    #[inline(always)]
     fn add(&self, st: &mut Mono<K>, col: &Column<'_, K::Arr>, row: usize, seq: u64) -> Result<isize> {
         if !col.valid(row) {
             return Ok(0);
@@ -1473,7 +1548,7 @@ impl<K: Kind> Func for MonoF<K> {
         st.n += 1;
         Ok(delta)
     }
-    #[inline]
+    #[inline(always)]
     fn retract(&self, st: &mut Mono<K>, col: &Column<'_, K::Arr>, row: usize, seq: u64) -> Result<isize> {
         if !col.valid(row) {
             return Ok(0);
@@ -2894,6 +2969,81 @@ mod tests {
             }
         }
         assert_eq!(runs, 2 * (1 + 7 + 7 + 4 + 4 + 7 + 7 + 4 + 4 + 7 + 7));
+    }
+
+    /// `slide` is `apply` of the same ops: a length window of 1 to 9 events
+    /// over batches of 1 to 30 rows, every function and type, FIFO mode.
+    /// Outputs, state sizes and snapshots must be identical; a slide naming
+    /// rows past the chunk is an error.
+    #[test]
+    fn slide_equals_apply_of_its_ops() {
+        let mut runs = 0;
+        for (n, func) in ALL_FUNCS.into_iter().enumerate() {
+            for (m, t) in all_types().iter().enumerate() {
+                let arg = (func != AggFunc::CountStar).then_some(t);
+                if func.result_type(arg).is_err() || (func == AggFunc::CountStar && *t != DataType::Int64) {
+                    continue;
+                }
+                runs += 1;
+                let mut rng = Rng(0x2F1E_55A3_0C4B_9D17 ^ (n * 131 + m) as u64);
+                let mut slid = new_accumulator(func, arg, Retraction::Fifo).unwrap();
+                let mut applied = new_accumulator(func, arg, Retraction::Fifo).unwrap();
+                let len = 1 + rng.below(9) as usize;
+                // The window's values, oldest first, and the next number.
+                let mut window: Vec<Option<V>> = Vec::new();
+                let mut seq = 0u64;
+                for _ in 0..60 {
+                    let arrivals: Vec<Option<V>> = (0..1 + rng.below(30))
+                        .map(|_| gen_value(t, &mut rng, true))
+                        .collect();
+                    let quiet = (len - window.len()).min(arrivals.len());
+                    let old = (arrivals.len() - quiet).min(window.len());
+                    let mut chunk: Vec<Option<V>> = window[..old].to_vec();
+                    chunk.extend(arrivals.iter().cloned());
+                    let s = Slide {
+                        group: 0,
+                        old,
+                        arrivals: arrivals.len(),
+                        quiet,
+                        dep_seq: seq - window.len() as u64,
+                        arr_seq: seq,
+                    };
+                    let col = array(t, &chunk);
+                    slid.slide(arg.map(|_| &col), s).unwrap();
+                    applied.apply(arg.map(|_| &col), &s.ops()).unwrap();
+                    let (a, b) = (cells(&slid.take_output()), cells(&applied.take_output()));
+                    assert_eq!(a.len(), arrivals.len(), "{func:?}({t})");
+                    assert!(
+                        a.iter()
+                            .zip(&b)
+                            .all(|(x, y)| format!("{x:?}") == format!("{y:?}")),
+                        "{func:?}({t}): {a:?} vs {b:?}"
+                    );
+                    assert_eq!(slid.state_bytes(), applied.state_bytes(), "{func:?}({t})");
+                    window.extend(arrivals);
+                    let over = window.len().saturating_sub(len);
+                    window.drain(..over);
+                    seq += a.len() as u64;
+                }
+                let (mut x, mut y) = (Vec::new(), Vec::new());
+                slid.snapshot(&mut x);
+                applied.snapshot(&mut y);
+                assert_eq!(x, y, "{func:?}({t})");
+                let col = array(t, &[gen_value(t, &mut rng, true)]);
+                let past = Slide {
+                    group: 0,
+                    old: 1,
+                    arrivals: 1,
+                    quiet: 1,
+                    dep_seq: 0,
+                    arr_seq: seq,
+                };
+                if arg.is_some() {
+                    assert_eq!(status(slid.slide(arg.map(|_| &col), past)), Status::Internal);
+                }
+            }
+        }
+        assert_eq!(runs, 1 + 7 + 7 + 4 + 4 + 7 + 7 + 4 + 4 + 7 + 7);
     }
 
     /// The add-only accumulators of batch windows (`Retraction::Never`,

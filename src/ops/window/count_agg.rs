@@ -23,7 +23,7 @@ use arrow::row::{RowConverter, SortField};
 
 use crate::error::{Error, Result, Status};
 use crate::expr::Expr;
-use crate::ops::aggregate::{new_accumulator, AggOp, GroupsAccumulator, Retraction};
+use crate::ops::aggregate::{new_accumulator, AggOp, GroupsAccumulator, Retraction, Slide};
 use crate::sql::plan::AggregatePlan;
 use crate::state::{corrupt, put_batch, put_bytes, put_var, Reader};
 
@@ -170,7 +170,64 @@ impl CountAgg {
             })
             .collect::<Result<Vec<_>>>()?;
         let first = self.seq - self.held as u64;
-        let mut ops = Vec::with_capacity(m + leaving);
+        let results = if self.conv.is_none() {
+            self.slide_one_group(&values, old, quiet, leaving, first, m)?
+        } else {
+            self.apply_groups(&values, &groups, &old_groups, old, quiet, first)?
+        };
+        self.seq += m as u64;
+        self.held += quiet;
+        let start = leaving - old;
+        if start < m {
+            self.window.push_back(Arrived { args, groups, start });
+            self.merge_small()?;
+        }
+        Ok(results)
+    }
+
+    /// Without GROUP BY: one group (id 0, never emptied, as the window
+    /// holds at least the last event), and each aggregate slides over the
+    /// batch in one loop.
+    fn slide_one_group(
+        &mut self,
+        values: &[Option<ArrayRef>],
+        old: usize,
+        quiet: usize,
+        leaving: usize,
+        first: u64,
+        m: usize,
+    ) -> Result<Vec<ArrayRef>> {
+        self.live[0] = self.live[0]
+            .checked_sub(leaving as u64)
+            .ok_or_else(|| Error::internal("more events left than the window held"))?;
+        let slide = Slide {
+            group: 0,
+            old,
+            arrivals: m,
+            quiet,
+            dep_seq: first,
+            arr_seq: self.seq,
+        };
+        let mut results = Vec::with_capacity(self.accs.len());
+        for (acc, v) in self.accs.iter_mut().zip(values) {
+            acc.slide(v.as_ref(), slide)?;
+            results.push(acc.take_output());
+        }
+        Ok(results)
+    }
+
+    /// With GROUP BY: each departure leaves its own group, each arrival
+    /// joins its own, as ops in event order.
+    fn apply_groups(
+        &mut self,
+        values: &[Option<ArrayRef>],
+        groups: &[u32],
+        old_groups: &[u32],
+        old: usize,
+        quiet: usize,
+        first: u64,
+    ) -> Result<Vec<ArrayRef>> {
+        let mut ops = Vec::with_capacity(2 * groups.len());
         let mut emptied = Vec::new();
         for (i, &g) in groups.iter().enumerate() {
             if i >= quiet {
@@ -200,7 +257,7 @@ impl CountAgg {
             });
         }
         let mut results = Vec::with_capacity(self.accs.len());
-        for (acc, v) in self.accs.iter_mut().zip(&values) {
+        for (acc, v) in self.accs.iter_mut().zip(values) {
             acc.apply(v.as_ref(), &ops)?;
             results.push(acc.take_output());
         }
@@ -212,13 +269,6 @@ impl CountAgg {
                 acc.reset_group(g);
             }
             self.free.push(g);
-        }
-        self.seq += m as u64;
-        self.held += quiet;
-        let start = leaving - old;
-        if start < m {
-            self.window.push_back(Arrived { args, groups, start });
-            self.merge_small()?;
         }
         Ok(results)
     }
