@@ -351,7 +351,8 @@ trait Func: Send + 'static {
     type Out: ArrayBuilder;
     /// The column and its length (rows at or past it are refused).
     fn col(values: Option<&ArrayRef>) -> Result<(Self::Col<'_>, usize)>;
-    fn out(&self) -> Self::Out;
+    /// An empty output with room for `n` results.
+    fn out(&self, n: usize) -> Self::Out;
     fn add(&self, st: &mut Self::State, col: &Self::Col<'_>, row: usize, seq: u64) -> Result<isize>;
     fn retract(&self, st: &mut Self::State, col: &Self::Col<'_>, row: usize, seq: u64) -> Result<isize>;
     fn emit(&self, st: &Self::State, out: &mut Self::Out);
@@ -379,7 +380,7 @@ const MAGIC: &[u8; 4] = b"EAG1";
 impl<F: Func> Acc<F> {
     fn new(f: F, tag: [u8; 3]) -> Acc<F> {
         Acc {
-            out: f.out(),
+            out: f.out(0),
             f,
             groups: Vec::new(),
             empty: F::State::default(),
@@ -486,7 +487,12 @@ impl<F: Func> GroupsAccumulator for Acc<F> {
     }
 
     fn take_output(&mut self) -> ArrayRef {
-        self.out.finish()
+        let a = self.out.finish();
+        // A finished builder is left with no room; the next output is
+        // likely this one's size, so it gets room for that at once instead
+        // of growing by doubling (up to a usual batch).
+        self.out = self.f.out(a.len().min(8192));
+        a
     }
 
     fn reset_group(&mut self, group: u32) {
@@ -607,7 +613,7 @@ trait Kind: Send + 'static {
     /// One key per SQL-equal value: COUNT(DISTINCT) counts 0.0 and -0.0, and
     /// all NaNs, as one value although `total_cmp` tells them apart.
     fn distinct(r: Self::Ref<'_>) -> Self::Ref<'_>;
-    fn builder() -> Self::Builder;
+    fn builder(n: usize) -> Self::Builder;
     fn append(b: &mut Self::Builder, v: Option<Self::Ref<'_>>);
     fn heap(o: &Self::Own) -> usize;
     fn put(o: &Self::Own, w: &mut Vec<u8>);
@@ -739,8 +745,8 @@ where
     fn distinct(r: Self::Ref<'_>) -> Self::Ref<'_> {
         T::Native::norm(r)
     }
-    fn builder() -> PrimitiveBuilder<T> {
-        PrimitiveBuilder::new()
+    fn builder(n: usize) -> PrimitiveBuilder<T> {
+        PrimitiveBuilder::with_capacity(n)
     }
     fn append(b: &mut PrimitiveBuilder<T>, v: Option<i64>) {
         b.append_option(v.map(T::Native::from_key))
@@ -789,8 +795,8 @@ impl Kind for BoolK {
     fn distinct(r: Self::Ref<'_>) -> Self::Ref<'_> {
         r
     }
-    fn builder() -> BooleanBuilder {
-        BooleanBuilder::new()
+    fn builder(n: usize) -> BooleanBuilder {
+        BooleanBuilder::with_capacity(n)
     }
     fn append(b: &mut BooleanBuilder, v: Option<i64>) {
         b.append_option(v.map(|k| k != 0))
@@ -836,8 +842,8 @@ impl Kind for StrK {
     fn distinct(r: Self::Ref<'_>) -> Self::Ref<'_> {
         r
     }
-    fn builder() -> StringBuilder {
-        StringBuilder::new()
+    fn builder(n: usize) -> StringBuilder {
+        StringBuilder::with_capacity(n, 8 * n)
     }
     fn append(b: &mut StringBuilder, v: Option<&str>) {
         b.append_option(v)
@@ -868,8 +874,8 @@ impl Func for CountStarF {
     fn col(_: Option<&ArrayRef>) -> Result<((), usize)> {
         Ok(((), usize::MAX))
     }
-    fn out(&self) -> Int64Builder {
-        Int64Builder::new()
+    fn out(&self, n: usize) -> Int64Builder {
+        Int64Builder::with_capacity(n)
     }
     #[inline]
     fn add(&self, st: &mut i64, _: &(), _: usize, _: u64) -> Result<isize> {
@@ -912,8 +918,8 @@ impl Func for CountF {
         let v = argument(values)?;
         Ok((v.nulls(), v.len()))
     }
-    fn out(&self) -> Int64Builder {
-        Int64Builder::new()
+    fn out(&self, n: usize) -> Int64Builder {
+        Int64Builder::with_capacity(n)
     }
     #[inline]
     fn add(&self, st: &mut i64, nulls: &Option<&NullBuffer>, row: usize, _: u64) -> Result<isize> {
@@ -967,8 +973,8 @@ impl<K: Kind> Func for DistinctF<K> {
     fn col(values: Option<&ArrayRef>) -> Result<(Column<'_, K::Arr>, usize)> {
         column(values)
     }
-    fn out(&self) -> Int64Builder {
-        Int64Builder::new()
+    fn out(&self, n: usize) -> Int64Builder {
+        Int64Builder::with_capacity(n)
     }
     fn add(&self, st: &mut Self::State, col: &Column<'_, K::Arr>, row: usize, _: u64) -> Result<isize> {
         if !col.valid(row) {
@@ -1071,7 +1077,7 @@ struct IntSum {
 /// Integer SUM answers Int64 and AVG Float64 from the same exact state.
 trait IntReadout: Send + 'static {
     type B: ArrayBuilder;
-    fn builder() -> Self::B;
+    fn builder(n: usize) -> Self::B;
     fn emit(s: &IntSum, b: &mut Self::B);
 }
 
@@ -1080,8 +1086,8 @@ struct AvgOut;
 
 impl IntReadout for SumOut {
     type B = Int64Builder;
-    fn builder() -> Int64Builder {
-        Int64Builder::new()
+    fn builder(n: usize) -> Int64Builder {
+        Int64Builder::with_capacity(n)
     }
     #[inline]
     fn emit(s: &IntSum, b: &mut Int64Builder) {
@@ -1091,8 +1097,8 @@ impl IntReadout for SumOut {
 
 impl IntReadout for AvgOut {
     type B = Float64Builder;
-    fn builder() -> Float64Builder {
-        Float64Builder::new()
+    fn builder(n: usize) -> Float64Builder {
+        Float64Builder::with_capacity(n)
     }
     #[inline]
     fn emit(s: &IntSum, b: &mut Float64Builder) {
@@ -1112,8 +1118,8 @@ where
     fn col(values: Option<&ArrayRef>) -> Result<(Self::Col<'_>, usize)> {
         column(values)
     }
-    fn out(&self) -> O::B {
-        O::builder()
+    fn out(&self, n: usize) -> O::B {
+        O::builder(n)
     }
     #[inline]
     fn add(&self, st: &mut IntSum, col: &Self::Col<'_>, row: usize, _: u64) -> Result<isize> {
@@ -1289,8 +1295,8 @@ where
     fn col(values: Option<&ArrayRef>) -> Result<(Self::Col<'_>, usize)> {
         column(values)
     }
-    fn out(&self) -> Float64Builder {
-        Float64Builder::new()
+    fn out(&self, n: usize) -> Float64Builder {
+        Float64Builder::with_capacity(n)
     }
     #[inline(always)]
     fn add(&self, st: &mut FloatSum, col: &Self::Col<'_>, row: usize, _: u64) -> Result<isize> {
@@ -1378,8 +1384,8 @@ where
     fn col(values: Option<&ArrayRef>) -> Result<(Self::Col<'_>, usize)> {
         column(values)
     }
-    fn out(&self) -> Float64Builder {
-        Float64Builder::new()
+    fn out(&self, n: usize) -> Float64Builder {
+        Float64Builder::with_capacity(n)
     }
     #[inline]
     fn add(&self, st: &mut Welford, col: &Self::Col<'_>, row: usize, _: u64) -> Result<isize> {
@@ -1523,8 +1529,8 @@ impl<K: Kind> Func for MonoF<K> {
     fn col(values: Option<&ArrayRef>) -> Result<(Column<'_, K::Arr>, usize)> {
         column(values)
     }
-    fn out(&self) -> K::Builder {
-        K::builder()
+    fn out(&self, n: usize) -> K::Builder {
+        K::builder(n)
     }
     #[inline(always)]
     fn add(&self, st: &mut Mono<K>, col: &Column<'_, K::Arr>, row: usize, seq: u64) -> Result<isize> {
@@ -1635,8 +1641,8 @@ impl<K: Kind> Func for TreeF<K> {
     fn col(values: Option<&ArrayRef>) -> Result<(Column<'_, K::Arr>, usize)> {
         column(values)
     }
-    fn out(&self) -> K::Builder {
-        K::builder()
+    fn out(&self, n: usize) -> K::Builder {
+        K::builder(n)
     }
     fn add(&self, st: &mut Self::State, col: &Column<'_, K::Arr>, row: usize, _: u64) -> Result<isize> {
         if !col.valid(row) {
@@ -1768,8 +1774,8 @@ impl<K: Kind> Func for OneF<K> {
     fn col(values: Option<&ArrayRef>) -> Result<(Column<'_, K::Arr>, usize)> {
         column(values)
     }
-    fn out(&self) -> K::Builder {
-        K::builder()
+    fn out(&self, n: usize) -> K::Builder {
+        K::builder(n)
     }
     #[inline]
     fn add(&self, st: &mut One<K>, col: &Column<'_, K::Arr>, row: usize, _: u64) -> Result<isize> {
@@ -1841,8 +1847,8 @@ impl<K: Kind> Func for FirstLastF<K> {
     fn col(values: Option<&ArrayRef>) -> Result<(Column<'_, K::Arr>, usize)> {
         column(values)
     }
-    fn out(&self) -> K::Builder {
-        K::builder()
+    fn out(&self, n: usize) -> K::Builder {
+        K::builder(n)
     }
     #[inline]
     fn add(&self, st: &mut Self::State, col: &Column<'_, K::Arr>, row: usize, seq: u64) -> Result<isize> {
