@@ -632,6 +632,10 @@ pub(crate) mod tests {
             "INSERT INTO O SELECT sym, AVG(price) AS a, MAX(price) AS m FROM T WINDOW('length', 100)",
             "INSERT INTO O SELECT sym, SUM(price) AS s FROM T WINDOW('length', 1)",
             "INSERT INTO O SELECT COUNT(*) AS n, MIN(vol) AS lo FROM T WINDOW('length', 100000)",
+            // No argument to record: the snapshot's argument batch has no
+            // columns, only a row count.
+            "INSERT INTO O SELECT sym, COUNT(*) AS n FROM T WINDOW('length', 4) GROUP BY sym",
+            "INSERT INTO O SELECT COUNT(*) AS n FROM T WINDOW('length', 5)",
             // Groups that empty and come back, expression and NULL keys.
             "INSERT INTO O SELECT vol % 7 AS k, COUNT(*) AS n, LAST(price) AS l FROM T \
              WINDOW('length', 3) GROUP BY vol % 7",
@@ -724,6 +728,10 @@ pub(crate) mod tests {
         damaged_snapshots_are_refused(&p, &data);
         damaged_snapshots_are_refused(
             &plan("INSERT INTO O SELECT sym, SUM(vol) AS s, MAX(price) AS m, COUNT(*) AS n FROM T WINDOW('length', 6) GROUP BY sym"),
+            &data,
+        );
+        damaged_snapshots_are_refused(
+            &plan("INSERT INTO O SELECT COUNT(*) AS n FROM T WINDOW('length', 5)"),
             &data,
         );
     }

@@ -427,11 +427,11 @@ impl CountAgg {
                 concat(&refs)?
             });
         }
-        let opts = arrow::array::RecordBatchOptions::new().with_row_count(Some(self.held));
-        put_batch(
-            w,
-            &RecordBatch::try_new_with_options(self.arg_schema.clone(), cols, &opts)?,
-        )?;
+        // Only COUNT(*): nothing to record but the events' groups (Arrow
+        // IPC cannot carry rows without columns).
+        if !cols.is_empty() {
+            put_batch(w, &RecordBatch::try_new(self.arg_schema.clone(), cols)?)?;
+        }
         for acc in &self.accs {
             let mut b = Vec::new();
             acc.snapshot(&mut b);
@@ -473,11 +473,16 @@ impl CountAgg {
         if counted != self.live {
             return Err(corrupt("group counts do not match the window's events"));
         }
-        let rows = r.batch(&self.arg_schema)?;
-        if rows.num_rows() != held {
-            return Err(corrupt("arguments do not match the window's events"));
-        }
-        let mut cols = rows.columns().iter();
+        let cols = if self.arg_schema.fields().is_empty() {
+            Vec::new()
+        } else {
+            let rows = r.batch(&self.arg_schema)?;
+            if rows.num_rows() != held {
+                return Err(corrupt("arguments do not match the window's events"));
+            }
+            rows.columns().to_vec()
+        };
+        let mut cols = cols.iter();
         let args = self
             .calls
             .iter()
