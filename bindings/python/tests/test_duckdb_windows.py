@@ -153,9 +153,10 @@ LENGTH_DUCK_AGGS = "count(*), sum(b.v), avg(b.v), min(b.v), max(b.v), sum(b.n), 
 @pytest.mark.parametrize("length,grouped", [(1, False), (100, False), (7, True), (250, True)])
 def test_length_matches_duckdb(length, grouped):
     """length(n) with aggregates: one row per arriving event, over the last
-    n events (of its group, with GROUP BY). DuckDB computes each event's
-    row by joining it with the events at most n - 1 before it. Batches of
-    random sizes and single rows, so departures cross batch boundaries."""
+    n events (with GROUP BY, those of them in the event's group). DuckDB
+    computes each event's row by joining it with the events at most n - 1
+    before it. Batches of random sizes and single rows, so departures cross
+    batch boundaries."""
     rnd = random.Random(length)
     rows = []
     for i in range(N):
