@@ -1482,15 +1482,91 @@ struct Mono<K: Kind> {
     /// Non-NULL values held, including those the deque already dropped.
     n: u64,
     /// (seq, value): seq increasing, value strictly improving towards the front.
-    dq: VecDeque<(u64, K::Own)>,
+    dq: Fifo<(u64, K::Own)>,
 }
 
 impl<K: Kind> Default for Mono<K> {
     fn default() -> Self {
         Mono {
             n: 0,
-            dq: VecDeque::new(),
+            dq: Fifo::default(),
         }
+    }
+}
+
+/// A deque that is a vector and the index of its front. The monotonic
+/// deque pushes and pops at the back and only pops at the front, so no
+/// ring arithmetic is needed: popped front entries stay in place (readable
+/// until the next push) and are dropped once they are half the vector.
+struct Fifo<T> {
+    v: Vec<T>,
+    head: usize,
+}
+
+impl<T> Default for Fifo<T> {
+    fn default() -> Self {
+        Fifo {
+            v: Vec::new(),
+            head: 0,
+        }
+    }
+}
+
+impl<T> Fifo<T> {
+    fn with_capacity(n: usize) -> Self {
+        Fifo {
+            v: Vec::with_capacity(n),
+            head: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.v.len() - self.head
+    }
+
+    #[inline]
+    fn back(&self) -> Option<&T> {
+        if self.v.len() > self.head {
+            self.v.last()
+        } else {
+            None
+        }
+    }
+
+    #[inline]
+    fn front(&self) -> Option<&T> {
+        self.v.get(self.head)
+    }
+
+    #[inline]
+    fn push_back(&mut self, x: T) {
+        if self.head > 0 && self.head * 2 >= self.v.len() {
+            self.v.drain(..self.head);
+            self.head = 0;
+        }
+        self.v.push(x);
+    }
+
+    #[inline]
+    fn pop_back(&mut self) -> Option<T> {
+        if self.v.len() > self.head {
+            self.v.pop()
+        } else {
+            None
+        }
+    }
+
+    /// Removes the front entry and returns it (it stays in place until
+    /// the next push).
+    #[inline]
+    fn pop_front(&mut self) -> Option<&T> {
+        let x = self.v.get(self.head)?;
+        self.head += 1;
+        Some(x)
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.v[self.head..].iter()
     }
 }
 
@@ -1596,7 +1672,7 @@ impl<K: Kind> Func for MonoF<K> {
     fn put(&self, st: &Mono<K>, w: &mut Vec<u8>) {
         put_var(w, st.n);
         put_var(w, st.dq.len() as u64);
-        for (s, o) in &st.dq {
+        for (s, o) in st.dq.iter() {
             put_var(w, *s);
             K::put(o, w);
         }
@@ -1607,7 +1683,7 @@ impl<K: Kind> Func for MonoF<K> {
         if (n == 0) != (len == 0) || len as u64 > n {
             return Err(corrupt("bad MIN/MAX count"));
         }
-        let mut dq: VecDeque<(u64, K::Own)> = VecDeque::with_capacity(len);
+        let mut dq: Fifo<(u64, K::Own)> = Fifo::with_capacity(len);
         for _ in 0..len {
             let s = r.var()?;
             let o = K::take(r)?;
