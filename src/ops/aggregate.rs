@@ -1642,7 +1642,7 @@ impl<K: Kind> Func for MonoF<K> {
         match front.0.cmp(&seq) {
             Ordering::Equal => {
                 if let Some((_, o)) = st.dq.pop_front() {
-                    delta = -((Self::ELEM + K::heap(&o)) as isize);
+                    delta = -((Self::ELEM + K::heap(o)) as isize);
                 }
             }
             // Older than every value kept: dropped when something beat it, unless
