@@ -143,6 +143,7 @@ pub struct Slide {
 
 impl Slide {
     /// The same events as ops for `apply`.
+    #[cfg(test)]
     pub fn ops(&self) -> Vec<AggOp> {
         let mut ops = Vec::with_capacity(2 * self.arrivals);
         for i in 0..self.arrivals {
@@ -329,6 +330,33 @@ pub fn new_accumulator(
             tag
         )),
     })
+}
+
+/// One accumulator per call of a plan, each taking `mode`.
+pub fn accumulators(
+    calls: &[crate::sql::plan::AggCall],
+    mode: Retraction,
+) -> Result<Vec<Box<dyn GroupsAccumulator>>> {
+    calls
+        .iter()
+        .map(|c| {
+            new_accumulator(c.func, c.arg.as_ref().map(|e| e.data_type()).as_ref(), mode)
+                .map_err(|m| Error::new(crate::error::Status::Internal, m))
+        })
+        .collect()
+}
+
+/// The row encoder of GROUP BY keys; None without GROUP BY.
+pub fn key_converter(group_by: &[crate::expr::Expr]) -> Result<Option<arrow::row::RowConverter>> {
+    if group_by.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(arrow::row::RowConverter::new(
+        group_by
+            .iter()
+            .map(|e| arrow::row::SortField::new(e.data_type()))
+            .collect(),
+    )?))
 }
 
 fn unsupported(func: AggFunc, dt: &DataType) -> String {

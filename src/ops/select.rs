@@ -17,9 +17,9 @@ use arrow::compute::{
     concat_batches, filter_record_batch, lexsort_to_indices, take, SortColumn, SortOptions,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use arrow::row::{RowConverter, Rows, SortField};
+use arrow::row::{RowConverter, Rows};
 
-use super::aggregate::{new_accumulator, AggOp, GroupsAccumulator, Retraction};
+use super::aggregate::{accumulators, key_converter, AggOp, GroupsAccumulator, Retraction};
 use super::window::{Chunk, CountAgg};
 use crate::error::{Error, Result, Status};
 use crate::expr::Expr;
@@ -92,34 +92,19 @@ impl Selector {
                 None
             }
             Some(a) => {
-                let make = |mode: Retraction| -> Result<Vec<Box<dyn GroupsAccumulator>>> {
-                    a.calls
-                        .iter()
-                        .map(|c| {
-                            new_accumulator(c.func, c.arg.as_ref().map(|e| e.data_type()).as_ref(), mode)
-                                .map_err(|m| Error::new(Status::Internal, m))
-                        })
-                        .collect()
-                };
-                let conv = if a.group_by.is_empty() {
-                    None
-                } else {
-                    Some(RowConverter::new(
-                        a.group_by.iter().map(|e| SortField::new(e.data_type())).collect(),
-                    )?)
-                };
+                let conv = key_converter(&a.group_by)?;
                 for (i, c) in a.calls.iter().enumerate() {
                     fields.push(Field::new(format!("_agg{i}"), c.result_type.clone(), true));
                 }
                 Some(Aggregation {
                     group_by: a.group_by.clone(),
                     calls: a.calls.clone(),
-                    accs: make(fifo.into())?,
+                    accs: accumulators(&a.calls, fifo.into())?,
                     groups: AHashMap::new(),
                     free: Vec::new(),
                     next_id: 0,
                     conv,
-                    batch_accs: make(Retraction::Never)?,
+                    batch_accs: accumulators(&a.calls, Retraction::Never)?,
                 })
             }
         };

@@ -46,6 +46,20 @@ AGGS = "COUNT(*) AS c, SUM(v) AS s, AVG(v) AS a, MIN(v) AS lo, MAX(v) AS hi, SUM
        "COUNT(DISTINCT n) AS dn, STDDEV_POP(v) AS sd"
 
 
+def feed(inp, rows, rnd):
+    """Pushes `rows` in batches of random sizes, plus single rows: results
+    must not depend on how rows are grouped into batches."""
+    i = 0
+    while i < len(rows):
+        size = rnd.choice([1, 3, 17, 100, 700])
+        chunk = rows[i:i + size]
+        if size == 1:
+            inp.append(chunk[0])
+        else:
+            inp.push(pa.RecordBatch.from_pylist(chunk, schema=SCHEMA))
+        i += size
+
+
 def run_eddy(rows, window, group_extra):
     with eddy.Engine() as e:
         e.execute(
@@ -56,18 +70,7 @@ def run_eddy(rows, window, group_extra):
         )
         sub = e.subscribe("Out")
         inp = e.input("E")
-        rnd = random.Random(7)
-        i = 0
-        # Batches of random sizes, plus single rows: results must not depend
-        # on how rows are grouped into batches.
-        while i < len(rows):
-            size = rnd.choice([1, 3, 17, 100, 700])
-            chunk = rows[i:i + size]
-            if size == 1:
-                inp.append(chunk[0])
-            else:
-                inp.push(pa.RecordBatch.from_pylist(chunk, schema=SCHEMA))
-            i += size
+        feed(inp, rows, random.Random(7))
         inp.close()
         e.flush()
         stats = e.stats()
@@ -174,15 +177,7 @@ def test_length_matches_duckdb(length, grouped):
         )
         sub = e.subscribe("Out")
         inp = e.input("E")
-        i = 0
-        while i < len(rows):
-            size = rnd.choice([1, 3, 17, 100, 700])
-            chunk = rows[i:i + size]
-            if size == 1:
-                inp.append(chunk[0])
-            else:
-                inp.push(pa.RecordBatch.from_pylist(chunk, schema=SCHEMA))
-            i += size
+        feed(inp, rows, rnd)
         inp.close()
         e.flush()
         table = sub.read_all()

@@ -19,11 +19,11 @@ use ahash::AHashMap;
 use arrow::array::{Array, ArrayRef, RecordBatch};
 use arrow::compute::concat;
 use arrow::datatypes::{Field, Schema, SchemaRef};
-use arrow::row::{RowConverter, SortField};
+use arrow::row::RowConverter;
 
-use crate::error::{Error, Result, Status};
+use crate::error::{Error, Result};
 use crate::expr::Expr;
-use crate::ops::aggregate::{new_accumulator, AggOp, GroupsAccumulator, Retraction, Slide};
+use crate::ops::aggregate::{accumulators, key_converter, AggOp, GroupsAccumulator, Retraction, Slide};
 use crate::sql::plan::AggregatePlan;
 use crate::state::{corrupt, put_batch, put_bytes, put_var, Reader};
 
@@ -70,25 +70,8 @@ pub(crate) struct CountAgg {
 
 impl CountAgg {
     pub fn new(a: &AggregatePlan, n: usize) -> Result<CountAgg> {
-        let accs = a
-            .calls
-            .iter()
-            .map(|c| {
-                new_accumulator(
-                    c.func,
-                    c.arg.as_ref().map(|e| e.data_type()).as_ref(),
-                    Retraction::Fifo,
-                )
-                .map_err(|m| Error::new(Status::Internal, m))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let conv = if a.group_by.is_empty() {
-            None
-        } else {
-            Some(RowConverter::new(
-                a.group_by.iter().map(|e| SortField::new(e.data_type())).collect(),
-            )?)
-        };
+        let accs = accumulators(&a.calls, Retraction::Fifo)?;
+        let conv = key_converter(&a.group_by)?;
         let arg_schema = Arc::new(Schema::new(
             a.calls
                 .iter()
