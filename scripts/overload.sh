@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The full overload run (tests/c/test_overload.c): a producer ~10x faster than
-# a slow reader for a minute under each overflow policy, with the exact
+# The full overload run (tests/c/test_overload.c): a producer more than 10x
+# faster than a slow reader for a minute under each overflow policy, with the exact
 # accounting checks of the CI version (which runs 2 s per policy). Prints one
 # line of figures per policy; docs/reliability.md records them.
 #

@@ -104,10 +104,75 @@ impl KeyHasher {
     }
 }
 
+/// Open addressing for keys of at most 8 bytes (a symbol, a number): each
+/// slot holds the key's code and length beside the group's position, so a
+/// probe compares in place instead of following the position into the
+/// group list and its key bytes. Linear probing at most half full; the
+/// hash is seeded per query, so a stream cannot choose colliding keys.
+#[derive(Default)]
+struct ShortTable {
+    /// (code, len << 32 | position + 1); a zero second word is an empty slot.
+    slots: Vec<(u64, u64)>,
+    len: usize,
+}
+
+impl ShortTable {
+    #[inline]
+    fn find(&self, hash: u64, code: u64, len: usize) -> Option<u32> {
+        let mask = self.slots.len().wrapping_sub(1);
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mut i = hash as usize & mask;
+        loop {
+            // SAFETY: i <= mask < slots.len() (a power of two).
+            let (c, m) = unsafe { *self.slots.get_unchecked(i) };
+            if m == 0 {
+                return None;
+            }
+            if c == code && (m >> 32) as usize == len {
+                return Some(m as u32 - 1);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Adds a key `find` did not find; `hash` is the one `find` uses.
+    fn insert(&mut self, code: u64, len: usize, at: u32, hash: impl Fn(u64, usize) -> u64) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            let bigger = vec![(0, 0); (self.slots.len() * 2).max(16)];
+            let old = std::mem::replace(&mut self.slots, bigger);
+            for (c, m) in old.into_iter().filter(|&(_, m)| m != 0) {
+                self.put(hash(c, (m >> 32) as usize), c, m);
+            }
+        }
+        self.put(hash(code, len), code, (len as u64) << 32 | (at as u64 + 1));
+        self.len += 1;
+    }
+
+    fn put(&mut self, hash: u64, code: u64, m: u64) {
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        while self.slots[i].1 != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = (code, m);
+    }
+
+    fn clear(&mut self) {
+        if self.len > 0 {
+            self.slots.fill((0, 0));
+            self.len = 0;
+        }
+    }
+}
+
 /// The groups of one pane.
 #[derive(Default)]
 pub(crate) struct PaneGroups {
-    /// Positions in `list`, by key (see `Keys` for the encoding).
+    /// Positions in `list` by key (see `Keys` for the encoding): keys of at
+    /// most 8 bytes in `short`, longer ones in `table`.
+    short: ShortTable,
     table: HashTable<u32>,
     /// The keys, end to end.
     keys: Vec<u8>,
@@ -138,6 +203,7 @@ impl PaneGroups {
 
     pub fn state_bytes(&self) -> usize {
         self.table.capacity() * 5
+            + self.short.slots.capacity() * 16
             + self.keys.capacity()
             + self.list.capacity() * size_of::<Group>()
             + self.segs.capacity() * 8
@@ -159,18 +225,14 @@ impl PaneGroups {
     ) -> usize {
         let (hash, found) = match key {
             Some(k) if k.len() <= 8 => {
-                // Short keys (a symbol, a number): hashed and compared as a
-                // word, no byte loop. The code and length identify the key.
+                // Short keys: hashed and compared as a word, no byte loop.
+                // The code and length identify the key.
                 let code = short_code(k);
                 let hash = hasher.short(code, k.len());
-                let (list, keys) = (&self.list, &self.keys);
-                let found = self.table.find(hash, |&at| {
-                    let g = &list[at as usize];
-                    g.hash == hash
-                        && (g.key.1 - g.key.0) as usize == k.len()
-                        && short_code(&keys[g.key.0 as usize..g.key.1 as usize]) == code
-                });
-                (hash, found.copied())
+                if let Some(at) = self.short.find(hash, code, k.len()) {
+                    return at as usize;
+                }
+                (hash, None)
             }
             Some(k) => {
                 let hash = hasher.long.hash_one(k);
@@ -191,8 +253,13 @@ impl PaneGroups {
             Some(k) => {
                 let start = self.keys.len() as u32;
                 self.keys.extend_from_slice(k);
-                let list = &self.list;
-                self.table.insert_unique(hash, at, |&x| list[x as usize].hash);
+                if k.len() <= 8 {
+                    self.short
+                        .insert(short_code(k), k.len(), at, |c, n| hasher.short(c, n));
+                } else {
+                    let list = &self.list;
+                    self.table.insert_unique(hash, at, |&x| list[x as usize].hash);
+                }
                 (start, self.keys.len() as u32)
             }
             None => {
@@ -211,6 +278,7 @@ impl PaneGroups {
 
     /// Empties the pane for reuse, keeping its memory.
     fn clear(&mut self) {
+        self.short.clear();
         self.table.clear();
         self.keys.clear();
         self.list.clear();
@@ -541,5 +609,82 @@ mod tests {
         }
         // The hash keeps them apart too (no collision among 488K keys).
         assert_eq!(hashes.len(), all.len());
+    }
+
+    /// Every key in one probe chain (a constant hash): the code and the
+    /// length both tell keys apart, and growth keeps every entry.
+    #[test]
+    fn the_short_table_tells_keys_apart_by_code_and_length() {
+        let mut t = ShortTable::default();
+        let same = |_: u64, _: usize| 7u64;
+        let entries: Vec<(u64, usize)> = (0..=8).flat_map(|n| [(0, n), (1, n), (u64::MAX, n)]).collect();
+        for (at, &(code, len)) in entries.iter().enumerate() {
+            assert_eq!(t.find(7, code, len), None, "{code} {len} before insert");
+            t.insert(code, len, at as u32, same);
+            for (seen, &(c, n)) in entries[..=at].iter().enumerate() {
+                assert_eq!(t.find(7, c, n), Some(seen as u32), "{c} {n} after {at} inserts");
+            }
+        }
+        assert!(t.slots.len() >= 2 * entries.len());
+        assert_eq!(t.find(7, 2, 3), None);
+        t.clear();
+        assert_eq!(t.find(7, 0, 0), None);
+    }
+
+    /// Keys of 0 to 20 bytes (short ones in the in-place table, longer ones
+    /// in the other), NULL, thousands of them so both tables grow, in a
+    /// scrambled order and each seen several times: a key always finds the
+    /// group it made, distinct keys never share one, and a cleared pane
+    /// starts empty and works again.
+    #[test]
+    fn a_pane_finds_each_key_it_holds_and_only_it() {
+        let h = KeyHasher::new();
+        let mut p = PaneGroups::default();
+        let mut keys: Vec<Vec<u8>> = (0..3000u32)
+            .map(|i| {
+                let len = (i % 21) as usize;
+                // Similar keys: shared prefixes and suffixes, differing in the middle.
+                (0..len)
+                    .map(|j| if j == len / 2 { (i / 21) as u8 } else { b'S' })
+                    .collect()
+            })
+            .collect();
+        // Zero bytes of each length: one code (0), told apart by length.
+        keys.extend((1..=12).map(|n| vec![0u8; n]));
+        let distinct: std::collections::HashSet<&Vec<u8>> = keys.iter().collect();
+        let r = RowRef { seg: 0, row: 0 };
+        for pass in 0..2 {
+            let mut next = 0u32;
+            let mut at_of: ahash::AHashMap<Option<Vec<u8>>, usize> = ahash::AHashMap::new();
+            for round in 0..3usize {
+                for i in 0..keys.len() + 1 {
+                    let j = (i * 7919 + round * 13) % (keys.len() + 1);
+                    let key = keys.get(j).cloned();
+                    let at = p.find_or_add(key.as_deref(), &h, r, || {
+                        next += 1;
+                        next - 1
+                    });
+                    let prev = *at_of.entry(key.clone()).or_insert(at);
+                    assert_eq!(at, prev, "pass {pass}: key {key:?} moved");
+                }
+            }
+            // One group per distinct key plus NULL, each made once.
+            assert_eq!(p.list.len(), distinct.len() + 1);
+            assert_eq!(next as usize, distinct.len() + 1);
+            let mut ats: Vec<usize> = at_of.values().copied().collect();
+            ats.sort_unstable();
+            ats.dedup();
+            assert_eq!(ats.len(), at_of.len());
+            for (key, &at) in &at_of {
+                let g = &p.list[at];
+                match key {
+                    Some(k) => assert_eq!(p.key(g), k.as_slice()),
+                    None => assert_eq!(p.null_at, Some(at as u32)),
+                }
+            }
+            p.clear();
+            assert!(p.list.is_empty());
+            assert_eq!(p.short.len, 0);
+        }
     }
 }
