@@ -487,21 +487,25 @@ impl<F: Func> GroupsAccumulator for Acc<F> {
             return Err(Error::internal("add_rows on a retractable accumulator"));
         }
         let (col, len) = F::col(values)?;
+        // Both bounds checked once per call (two vectorised passes), not per row.
         if let Some(&g) = groups.iter().max() {
             if g as usize >= self.groups.len() {
                 self.grow(g as usize);
             }
         }
-        let mut delta = 0isize;
-        for (&row, &g) in rows.iter().zip(groups) {
-            let row = row as usize;
-            if row >= len {
+        if let Some(&row) = rows.iter().max() {
+            if row as usize >= len {
                 return Err(Error::internal(format!(
                     "aggregate names row {row} of a {len}-row chunk"
                 )));
             }
-            // In range: grown to the largest group above.
-            delta += self.f.add(&mut self.groups[g as usize], &col, row, 0)?;
+        }
+        let states = self.groups.as_mut_slice();
+        let mut delta = 0isize;
+        for (&row, &g) in rows.iter().zip(groups) {
+            // SAFETY: g <= the largest group id, which `grow` made room for.
+            let st = unsafe { states.get_unchecked_mut(g as usize) };
+            delta += self.f.add(st, &col, row as usize, 0)?;
         }
         self.heap = self.heap.wrapping_add_signed(delta);
         Ok(())

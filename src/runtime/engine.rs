@@ -590,10 +590,20 @@ fn worker_loop(shared: &Arc<EngineShared>) {
         let now = Instant::now();
         let since = *idle_since.get_or_insert(now);
         if now - since < shared.options.idle_spin {
-            for _ in 0..backoff {
-                std::hint::spin_loop();
+            if backoff < IDLE_BACKOFF {
+                for _ in 0..backoff {
+                    std::hint::spin_loop();
+                }
+                backoff *= 2;
+            } else {
+                // Past the first microseconds, poll between yields: on a
+                // machine with no spare core the host's producer or
+                // consumer thread may be waiting for this one's CPU, and
+                // a pure spin would hold it for a whole time slice
+                // (milliseconds of delivery latency). With nothing else
+                // runnable the yield returns at once.
+                std::thread::yield_now();
             }
-            backoff = (backoff * 2).min(IDLE_BACKOFF);
             continue;
         }
         shared.worker_parked.store(true, Ordering::SeqCst);
@@ -618,5 +628,5 @@ fn worker_loop(shared: &Arc<EngineShared>) {
 }
 
 /// Most `spin_loop` hints between two idle polls: 0.1 to 1.5 µs, as the
-/// hint costs 10 to 140 cycles by processor.
+/// hint costs 10 to 140 cycles by processor; past it the idle worker yields.
 const IDLE_BACKOFF: u32 = 32;
