@@ -276,15 +276,14 @@ pub fn new_accumulator(
     }
     use AggFunc::*;
     Ok(match func {
-        Min | Max | First | Last if mode == Retraction::Never => {
-            let keep = match func {
-                Min => Keep::Min,
-                Max => Keep::Max,
-                First => Keep::First,
-                _ => Keep::Last,
-            };
-            by_kind!(|K| boxed(OneF::<K> { keep, k: PhantomData }, tag))
+        // One instance per kept value, so the choice is made at compile
+        // time rather than per row.
+        Min if mode == Retraction::Never => by_kind!(|K| boxed(OneF::<K, KEEP_MIN>(PhantomData), tag)),
+        Max if mode == Retraction::Never => by_kind!(|K| boxed(OneF::<K, KEEP_MAX>(PhantomData), tag)),
+        First if mode == Retraction::Never => {
+            by_kind!(|K| boxed(OneF::<K, KEEP_FIRST>(PhantomData), tag))
         }
+        Last if mode == Retraction::Never => by_kind!(|K| boxed(OneF::<K, KEEP_LAST>(PhantomData), tag)),
         CountStar => boxed(CountStarF, tag),
         Count => boxed(CountF, tag),
         CountDistinct => by_kind!(|K| boxed(DistinctF::<K>(PhantomData), tag)),
@@ -487,18 +486,20 @@ impl<F: Func> GroupsAccumulator for Acc<F> {
             return Err(Error::internal("add_rows on a retractable accumulator"));
         }
         let (col, len) = F::col(values)?;
-        // Both bounds checked once per call (two vectorised passes), not per row.
-        if let Some(&g) = groups.iter().max() {
-            if g as usize >= self.groups.len() {
-                self.grow(g as usize);
-            }
+        // Both bounds checked once per call (two vectorised max passes; a
+        // fold of u32::max vectorises, `Iterator::max` does not), not per row.
+        if rows.is_empty() {
+            return Ok(());
         }
-        if let Some(&row) = rows.iter().max() {
-            if row as usize >= len {
-                return Err(Error::internal(format!(
-                    "aggregate names row {row} of a {len}-row chunk"
-                )));
-            }
+        let g = groups.iter().copied().fold(0, u32::max);
+        if g as usize >= self.groups.len() {
+            self.grow(g as usize);
+        }
+        let row = rows.iter().copied().fold(0, u32::max);
+        if row as usize >= len {
+            return Err(Error::internal(format!(
+                "aggregate names row {row} of a {len}-row chunk"
+            )));
         }
         let states = self.groups.as_mut_slice();
         let mut delta = 0isize;
@@ -1825,18 +1826,13 @@ impl<K: Kind> Func for TreeF<K> {
 
 /// MIN, MAX, FIRST or LAST of a batch window: events never leave, so one
 /// value (the best, the first or the latest) is the whole state.
-struct OneF<K> {
-    keep: Keep,
-    k: PhantomData<fn() -> K>,
-}
+struct OneF<K, const KEEP: u8>(PhantomData<fn() -> K>);
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Keep {
-    Min,
-    Max,
-    First,
-    Last,
-}
+/// Which value `OneF` keeps.
+const KEEP_MIN: u8 = 0;
+const KEEP_MAX: u8 = 1;
+const KEEP_FIRST: u8 = 2;
+const KEEP_LAST: u8 = 3;
 
 /// The state of `OneF`: the value kept, and the non-NULL count.
 struct One<K: Kind> {
@@ -1850,13 +1846,13 @@ impl<K: Kind> Default for One<K> {
     }
 }
 
-impl<K: Kind> OneF<K> {
+impl<K: Kind, const KEEP: u8> OneF<K, KEEP> {
     fn name(&self) -> &'static str {
-        match self.keep {
-            Keep::Min => "MIN",
-            Keep::Max => "MAX",
-            Keep::First => "FIRST",
-            Keep::Last => "LAST",
+        match KEEP {
+            KEEP_MIN => "MIN",
+            KEEP_MAX => "MAX",
+            KEEP_FIRST => "FIRST",
+            _ => "LAST",
         }
     }
 
@@ -1866,16 +1862,16 @@ impl<K: Kind> OneF<K> {
         let Some(v) = held else {
             return true;
         };
-        match self.keep {
-            Keep::Min => cmp_own::<K>(v, new) == Ordering::Greater,
-            Keep::Max => cmp_own::<K>(v, new) == Ordering::Less,
-            Keep::First => false,
-            Keep::Last => true,
+        match KEEP {
+            KEEP_MIN => cmp_own::<K>(v, new) == Ordering::Greater,
+            KEEP_MAX => cmp_own::<K>(v, new) == Ordering::Less,
+            KEEP_FIRST => false,
+            _ => true,
         }
     }
 }
 
-impl<K: Kind> Func for OneF<K> {
+impl<K: Kind, const KEEP: u8> Func for OneF<K, KEEP> {
     type State = One<K>;
     type Col<'a> = Column<'a, K::Arr>;
     type Out = K::Builder;
@@ -3230,6 +3226,27 @@ mod tests {
                 assert_eq!(
                     status(fifo.add_rows(arg.map(|_| &col), &[0], &[0])),
                     Status::Internal
+                );
+                // Bounds are checked once per call: a row past the chunk
+                // anywhere in the run is refused, and nothing is added.
+                // (COUNT(*) reads no column, so it has no rows to run past.)
+                let mut fresh = new_accumulator(func, arg, Retraction::Never).unwrap();
+                if func != AggFunc::CountStar {
+                    assert_eq!(
+                        status(fresh.add_rows(arg.map(|_| &col), &[0, 0, 1, 0], &[0, 1, 2, 3])),
+                        Status::Internal,
+                        "{func:?}({t})"
+                    );
+                }
+                fresh.add_rows(arg.map(|_| &col), &[], &[]).unwrap();
+                fresh.add_rows(arg.map(|_| &col), &[0], &[900]).unwrap();
+                fresh.emit_groups(&[0, 900]);
+                let out = fresh.take_output();
+                assert_eq!(out.len(), 2, "{func:?}({t})");
+                assert_eq!(
+                    out.is_null(0),
+                    !matches!(func, AggFunc::Count | AggFunc::CountStar | AggFunc::CountDistinct),
+                    "{func:?}({t}): group 0 got nothing"
                 );
                 // The one-value states cannot take an event back: refused.
                 if matches!(func, AggFunc::Min | AggFunc::Max | AggFunc::First | AggFunc::Last) {
