@@ -184,11 +184,15 @@ run_peer() {
 # The machine's own state: how much of the time a thread spinning on the
 # clock loses the CPU (other processes, the hypervisor). Recorded with the
 # results, since a shared machine can make any figure meaningless.
+# Twice: one spinning thread, then one per CPU (what a run keeping every
+# CPU busy gets; on a shared VM it can lose far more).
 baseline() { # <label>
-    local line
-    line="$("$DRIVER" --jitter "$([ "$QUICK" -eq 1 ] && echo 0.2 || echo 2)")"
-    echo "$line" | sed "s/^{/{\"label\":\"$1\",/" >>"$RAW"
-    printf '  machine baseline (%s): %s\n' "$1" "$(printf '%s' "$line" | python3 -c 'import json,sys; j=json.load(sys.stdin); print("load %.1f, CPU lost %.1f %% of the time, %d gaps > 1 ms, longest %.0f us" % (j["loadavg_1m"], j["time_lost_pct"], j["gaps_over_1ms"], j["max_gap_us"]))')"
+    local line threads
+    for threads in 1 "$(nproc 2>/dev/null || echo 2)"; do
+        line="$("$DRIVER" --jitter "$([ "$QUICK" -eq 1 ] && echo 0.2 || echo 2)" --jitter-threads "$threads")"
+        echo "$line" | sed "s/^{/{\"label\":\"$1\",/" >>"$RAW"
+        printf '  machine baseline (%s, %s thread(s)): %s\n' "$1" "$threads" "$(printf '%s' "$line" | python3 -c 'import json,sys; j=json.load(sys.stdin); print("load %.1f, CPU lost %.1f %% of the time, %d gaps > 1 ms, longest %.0f us" % (j["loadavg_1m"], j["time_lost_pct"], j["gaps_over_1ms"], j["max_gap_us"]))')"
+    done
 }
 
 T0=$(date +%s)
