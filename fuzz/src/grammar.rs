@@ -549,7 +549,22 @@ impl<'a, 'b> Gen<'a, 'b> {
             4 => ("tumbling", self.duration()?, true),
             5 | 6 => {
                 let k = self.pick(&["sliding", "hopping"])?;
-                (k, format!("{}, {}", self.duration()?, self.duration()?), true)
+                let args = if self.chance(1, 8)? {
+                    format!("{}, {}", self.duration()?, self.duration()?)
+                } else {
+                    // Mostly a size at most 32 slides long: every row lands
+                    // in size/slide windows, and a 6-minute window sliding by
+                    // 100 ms (3,600 windows a row) explores nothing that 32
+                    // do not, at a hundred times the cost per input.
+                    let size: u32 = *self.u.choose(&[1, 100, 250, 1000, 2000, 5000])?;
+                    let slide = match self.u.int_in_range(0..=3)? {
+                        0 => size,
+                        1 => size * self.u.int_in_range(2..=3)?,
+                        _ => (size / self.u.int_in_range(1..=32)?).max(1),
+                    };
+                    format!("{size}, {slide}")
+                };
+                (k, args, true)
             }
             7 => {
                 let mut a = self.duration()?;
