@@ -159,10 +159,31 @@ class Report:
                                (f" and ≥ {ratio_min}× LaminarDB" if ratio_min else "")
                         val = either_best if either else (s[0] if s else None)
                         met = val is not None and val >= mins
-                        if ratio_min:
+                        verdict = None
+                        if ratio_min and met and (ps is None or not ps[0] > 0):
+                            # The speed holds but the peer gave no figure at
+                            # this n: say so, with the ratio at any other n.
+                            other = [f"{m:,}: {r:.1f}×" for m, r in self.ratios_at_other_n(n, w)]
+                            verdict = ("speed yes; ratio not measured (no peer figure)"
+                                       + (f"; at n = {', '.join(other)}" if other else ""))
+                            met = False
+                        elif ratio_min:
                             met = met and s is not None and ps is not None and s[0] / ps[0] >= ratio_min
-                        row += [ttxt, "yes" if met else ("**no** (unsupported)" if val is None and st == "unsupported" else "**no**")]
+                        row += [ttxt, verdict or ("yes" if met else ("**no** (unsupported)" if val is None and st == "unsupported" else "**no**"))]
                 out.append("| " + " | ".join(row) + " |")
+        return out
+
+    def ratios_at_other_n(self, n, w):
+        """(n, eddy / LaminarDB) on Arrow batches at the run's other sizes
+        where the peer gave a correct figure."""
+        out = []
+        for m in sorted(self.ns):
+            if m == n:
+                continue
+            s = stats(self.eddy_runs(m, w, "arrow"))
+            _, ps, pans = self.peer_cell(m, w)
+            if s and ps and ps[0] > 0 and pans == "ok":
+                out.append((m, s[0] / ps[0]))
         return out
 
     def latency_table(self):
