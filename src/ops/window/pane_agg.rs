@@ -181,7 +181,11 @@ pub(crate) struct PaneGroups {
     /// The group whose single key column is NULL.
     null_at: Option<u32>,
     /// Batches this pane keeps readable (retained once each): the last
-    /// events live in them.
+    /// events live in them. Ascending, so a batch is found at the end (rows
+    /// arrive in batch order) or by binary search: a pane fed one row per
+    /// batch (a trickle of single events, an upstream query's small
+    /// outputs) holds as many batches as rows, and a linear scan per row
+    /// made placing quadratic in them.
     segs: Vec<u64>,
 }
 
@@ -207,6 +211,26 @@ impl PaneGroups {
             + self.keys.capacity()
             + self.list.capacity() * size_of::<Group>()
             + self.segs.capacity() * 8
+    }
+
+    /// Notes that the pane keeps batch `seg`; true when it was not kept yet
+    /// (the caller retains it then).
+    #[inline]
+    fn hold(&mut self, seg: u64) -> bool {
+        match self.segs.last() {
+            Some(&l) if l == seg => false,
+            Some(&l) if l > seg => match self.segs.binary_search(&seg) {
+                Ok(_) => false,
+                Err(i) => {
+                    self.segs.insert(i, seg);
+                    true
+                }
+            },
+            _ => {
+                self.segs.push(seg);
+                true
+            }
+        }
     }
 
     fn key(&self, g: &Group) -> &[u8] {
@@ -418,8 +442,7 @@ impl PaneAgg {
         g.last = r;
         self.rows.push(r.row);
         self.groups.push(g.gid);
-        if p.segs.last() != Some(&r.seg) && !p.segs.contains(&r.seg) {
-            p.segs.push(r.seg);
+        if p.hold(r.seg) {
             store.retain(r);
         }
     }
@@ -530,8 +553,7 @@ impl PaneAgg {
             if p.find_or_add(valued.then_some(key), &self.hasher, last, || gid) != n {
                 return Err(corrupt("a group twice in a pane"));
             }
-            if !p.segs.contains(&last.seg) {
-                p.segs.push(last.seg);
+            if p.hold(last.seg) {
                 store.retain(last);
             }
         }
@@ -577,6 +599,28 @@ impl PaneAgg {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pane_holds_each_batch_once_in_order() {
+        let mut p = PaneGroups::default();
+        // In order with repeats (the usual arrival), then older batches
+        // (a restored pane reads its groups' batches in group order).
+        let calls = [(3, true), (3, false), (5, true), (9, true), (9, false)];
+        let later = [
+            (1, true),
+            (5, false),
+            (7, true),
+            (1, false),
+            (12, true),
+            (7, false),
+        ];
+        for (seg, new) in calls.into_iter().chain(later) {
+            assert_eq!(p.hold(seg), new, "hold({seg})");
+        }
+        assert_eq!(p.segs, vec![1, 3, 5, 7, 9, 12]);
+        p.clear();
+        assert!(p.hold(3) && p.segs == vec![3]);
+    }
 
     #[test]
     fn a_short_code_and_length_identify_the_key() {
