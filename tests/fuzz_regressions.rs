@@ -178,6 +178,47 @@ fn window_anchor_far_from_row_time_does_not_overflow() {
     assert_eq!(run([i64::MIN, i64::MAX - 50]), vec![i64::MIN, i64::MAX - 115]);
 }
 
+/// sql_grammar (session 9): `OUTPUT LAST EVERY INTERVAL '14' MINUTE` over a
+/// stream whose event time sat far below zero. The period began at the
+/// first output row's time; closing the stream moves time to the end
+/// (i64::MAX), and the number of periods passed, `(now - end) / d`,
+/// overflowed i64: a panic in the worker with overflow checks, a wrong
+/// period end without. Fix: the periods are counted in i128 and the new end
+/// clamped (src/ops/rate.rs).
+#[test]
+fn output_rate_period_far_below_end_of_time_does_not_overflow() {
+    for ts in [i64::MIN / 2, -5_000_000] {
+        let e = eddy::Engine::open("clock=manual").unwrap();
+        e.execute(
+            "CREATE STREAM S (id BIGINT, ts BIGINT) WITH (event_time = 'ts');
+             INSERT INTO O SELECT id FROM S WINDOW('tumbling', 1000)
+             OUTPUT LAST EVERY INTERVAL '14' MINUTE",
+        )
+        .unwrap();
+        let sub = e.subscribe("O").unwrap();
+        let mut input = e.open_input("S").unwrap();
+        // Row 2 closes row 1's window, whose output starts the first
+        // period; row 2's window closes when the stream ends.
+        for id in [1, 2] {
+            input.begin_row().unwrap();
+            input.set_i64(0, id).unwrap();
+            input.set_i64(1, ts + (id - 1) * 2_000).unwrap();
+            input.end_row().unwrap();
+        }
+        e.flush(10_000).expect("the worker survives");
+        drop(input);
+        e.close().expect("close ends the period");
+        let mut ids = Vec::new();
+        while let Ok(b) = sub.next(Some(std::time::Duration::ZERO)) {
+            let c = b.column(0).as_primitive::<arrow::datatypes::Int64Type>();
+            ids.extend(c.iter().map(Option::unwrap));
+        }
+        // Row 1 ends the first period (the end of time is past it), row 2
+        // the last one, when the stream ends.
+        assert_eq!(ids, vec![1, 2], "ts {ts}");
+    }
+}
+
 /// sql_grammar: `CAST(ts AS BOOL)` (and BOOL to TIMESTAMP) was accepted by
 /// the analyzer, but there is no such cast at run time: the query then
 /// failed on every row, counting errors. Fix: the analyzer refuses it with

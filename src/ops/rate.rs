@@ -159,9 +159,12 @@ impl RateLimiter {
             _ => {}
         }
         self.first_sent = false;
-        // The next period is the one containing `now`.
-        let periods = (now - end) / d + 1;
-        self.period_end = Some(end.saturating_add(periods.saturating_mul(d)));
+        // The next period is the one containing `now`. In i128: with the
+        // first period far below zero, the end of time (i64::MAX, when the
+        // stream closes) is more than i64::MAX past it.
+        let (now, end, d) = (now as i128, end as i128, d as i128);
+        let next = end + ((now - end) / d + 1) * d;
+        self.period_end = Some(next.min(i64::MAX as i128) as i64);
         Ok(self.mode == OutputMode::Snapshot)
     }
 
