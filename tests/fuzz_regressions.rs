@@ -7,7 +7,7 @@ use std::ptr;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, Int32Array, RecordBatch, StringArray, StructArray};
-use arrow::datatypes::TimestampMillisecondType;
+use arrow::datatypes::{Int64Type, TimestampMillisecondType};
 use arrow::ffi::{FFI_ArrowArray, FFI_ArrowSchema};
 use eddy::capi::engine::*;
 use eddy::capi::input::*;
@@ -210,7 +210,7 @@ fn output_rate_period_far_below_end_of_time_does_not_overflow() {
         e.close().expect("close ends the period");
         let mut ids = Vec::new();
         while let Ok(b) = sub.next(Some(std::time::Duration::ZERO)) {
-            let c = b.column(0).as_primitive::<arrow::datatypes::Int64Type>();
+            let c = b.column(0).as_primitive::<Int64Type>();
             ids.extend(c.iter().map(Option::unwrap));
         }
         // Row 1 ends the first period (the end of time is past it), row 2

@@ -7,6 +7,7 @@ use arrow::compute::{concat_batches, take};
 use arrow::datatypes::SchemaRef;
 
 use crate::error::Result;
+use crate::ops::window::period_start;
 use crate::sql::plan::{Every, OutputMode, OutputRate};
 use crate::state::{corrupt, put_batch, put_bool, put_opt_i64, put_var, Reader};
 
@@ -159,11 +160,8 @@ impl RateLimiter {
             _ => {}
         }
         self.first_sent = false;
-        // The next period is the one containing `now`. In i128: with the
-        // first period far below zero, the end of time (i64::MAX, when the
-        // stream closes) is more than i64::MAX past it.
-        let (now, end, d) = (now as i128, end as i128, d as i128);
-        let next = end + ((now - end) / d + 1) * d;
+        // The next period is the one containing `now` (now >= end here).
+        let next = period_start(end, now, d) + d as i128;
         self.period_end = Some(next.min(i64::MAX as i128) as i64);
         Ok(self.mode == OutputMode::Snapshot)
     }

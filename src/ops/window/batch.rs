@@ -11,7 +11,7 @@ use arrow::datatypes::SchemaRef;
 use super::pane_agg::{PaneAgg, PaneGroups};
 use super::sliding::{time_values, KeyEncoder};
 use super::store::Restored;
-use super::{floor_div, Chunk, Emit, RefTable, RowRef, RowStore, RowTimes, Window};
+use super::{floor_div, period_start, Chunk, Emit, RefTable, RowRef, RowStore, RowTimes, Window};
 use crate::error::Result;
 use crate::state::{corrupt, put_bool, put_bytes, put_i64, put_opt_i64, put_var, Reader};
 
@@ -270,13 +270,8 @@ impl BatchWindow {
         match self.assign {
             Assign::Anchored { size, .. } => {
                 let a = *self.anchor.get_or_insert(ts);
-                // In i128: with times near the ends of i64 (an anchor at
-                // i64::MAX, a later row at i64::MIN) the i64 arithmetic
-                // overflowed (found by the sql fuzz target). A start below
-                // i64::MIN is clamped to it.
-                let (a128, ts128, size128) = (a as i128, ts as i128, size as i128);
-                let start = a128 + (ts128 - a128).div_euclid(size128) * size128;
-                let start = start.max(i64::MIN as i128) as i64;
+                // A start below i64::MIN is clamped to it.
+                let start = period_start(a, ts, size).max(i64::MIN as i128) as i64;
                 out.push((start, start.saturating_add(size)));
             }
             Assign::Hopping { size, slide } => {
@@ -296,10 +291,8 @@ impl BatchWindow {
     fn slot(&self, ts: i64) -> Option<(i64, i64)> {
         let (lo, hi) = match self.assign {
             Assign::Anchored { size, .. } => {
-                let a = self.anchor? as i128;
-                let size = size as i128;
-                let lo = a + (ts as i128 - a).div_euclid(size) * size;
-                (lo, lo + size)
+                let lo = period_start(self.anchor?, ts, size);
+                (lo, lo + size as i128)
             }
             Assign::Hopping { size, slide } => {
                 // Windows [k*slide, k*slide + size) with the row inside: k

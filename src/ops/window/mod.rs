@@ -320,6 +320,16 @@ impl Emit {
     }
 }
 
+/// The start of the period of length `d` (> 0) that holds `ts`, periods
+/// laid end to end from `anchor`. In i128: `ts - anchor` exceeds i64 when
+/// the two sit near opposite ends (a row at i64::MIN after one at
+/// i64::MAX; the end of time at close after a period far below zero), as
+/// the fuzz targets found twice. The caller clamps to what it needs.
+pub(crate) fn period_start(anchor: i64, ts: i64, d: i64) -> i128 {
+    let (a, d) = (anchor as i128, d as i128);
+    a + (ts as i128 - a).div_euclid(d) * d
+}
+
 /// Floor division for window arithmetic over negative times.
 pub(crate) fn floor_div(a: i64, b: i64) -> i64 {
     let q = a / b;
