@@ -750,3 +750,133 @@ fn delay_window_releases_in_time_order_to_aggregates() {
     r.row(1, 1, 100).row(2, 2, 50).row(3, 3, 200);
     assert_eq!(r.out(), v(&["2,2,2,1", "1,2,1,2"]));
 }
+
+/// Aggregating panes place the rows of a batch in runs (consecutive rows
+/// bound for the same panes), one loop per key representation: no GROUP BY
+/// key, a nullable BIGINT, a BOOLEAN, a nullable STRING (empty, short and
+/// longer than 8 bytes) and two columns. Each query's output, pushed as one
+/// Arrow batch and as single rows, equals a brute-force computation: per
+/// window in time order, groups in order of first arrival, with COUNT,
+/// SUM, MAX, LAST and the first time.
+#[test]
+fn panes_group_every_key_shape_alike_in_bulk_and_row_by_row() {
+    use arrow::array::{BooleanArray, Int64Array, StringArray};
+    use std::sync::Arc;
+    const N: i64 = 3000;
+    let k = |i: i64| (i % 11 != 0).then_some((i * 7) % 5);
+    let s = |i: i64| (i % 13 != 0).then_some(["a", "bb", "a-key-over-8-bytes", ""][((i * 3) % 4) as usize]);
+    let b = |i: i64| i % 3 == 0;
+    let val = |i: i64| (i * 37) % 101 - 50;
+    let show = |x: Option<String>| x.unwrap_or_else(|| "NULL".into());
+    type KeyOf = Box<dyn Fn(i64) -> String>;
+    let keys: [(&str, KeyOf); 5] = [
+        ("", Box::new(|_| String::new())),
+        ("k", Box::new(move |i| show(k(i).map(|x| x.to_string())))),
+        ("b", Box::new(move |i| b(i).to_string())),
+        ("s", Box::new(move |i| show(s(i).map(String::from)))),
+        (
+            "k, s",
+            Box::new(move |i| {
+                format!(
+                    "{},{}",
+                    show(k(i).map(|x| x.to_string())),
+                    show(s(i).map(String::from))
+                )
+            }),
+        ),
+    ];
+    // Tumbling (one pane per row) and hopping (two panes per row).
+    for (window, size, slide) in [("'tumbling', 500", 500, 500), ("'sliding', 500, 250", 500, 250)] {
+        let mut want: Vec<Vec<String>> = vec![Vec::new(); keys.len()];
+        let mut start = -size + slide;
+        while start < N {
+            for (q, (_, key)) in keys.iter().enumerate() {
+                let mut groups: Vec<(String, Vec<i64>)> = Vec::new();
+                for i in start.max(0)..(start + size).min(N) {
+                    match groups.iter_mut().find(|g| g.0 == key(i)) {
+                        Some(g) => g.1.push(i),
+                        None => groups.push((key(i), vec![i])),
+                    }
+                }
+                for (kv, rows) in groups {
+                    let vals: Vec<i64> = rows.iter().map(|&i| val(i)).collect();
+                    let agg = format!(
+                        "{},{},{},{},{}",
+                        rows.len(),
+                        vals.iter().sum::<i64>(),
+                        vals.iter().max().unwrap(),
+                        vals.last().unwrap(),
+                        rows[0]
+                    );
+                    want[q].push(if keys[q].0.is_empty() {
+                        agg
+                    } else {
+                        format!("{kv},{agg}")
+                    });
+                }
+            }
+            start += slide;
+        }
+        for bulk in [true, false] {
+            let e = Engine::open("").unwrap();
+            let mut sql = "CREATE STREAM T (k BIGINT, s STRING, b BOOLEAN, v BIGINT, ts BIGINT) \
+                           WITH (event_time = 'ts', watermark_delay = 0);"
+                .to_string();
+            for (q, (by, _)) in keys.iter().enumerate() {
+                let sel = if by.is_empty() {
+                    String::new()
+                } else {
+                    format!("{by}, ")
+                };
+                sql += &format!(
+                    "INSERT INTO O{q} SELECT {sel}COUNT(*) AS n, SUM(v) AS sv, MAX(v) AS hi, LAST(v) AS l, \
+                     MIN(ts) AS t0 FROM T WINDOW({window}) GROUP BY {sel}window_start;"
+                );
+            }
+            e.execute(&sql).unwrap();
+            let subs: Vec<Subscription> = (0..keys.len())
+                .map(|q| e.subscribe(&format!("O{q}")).unwrap())
+                .collect();
+            let mut input = e.open_input("T").unwrap();
+            if bulk {
+                let batch = RecordBatch::try_from_iter([
+                    ("k", Arc::new((0..N).map(k).collect::<Int64Array>()) as _),
+                    ("s", Arc::new((0..N).map(s).collect::<StringArray>()) as _),
+                    (
+                        "b",
+                        Arc::new((0..N).map(|i| Some(b(i))).collect::<BooleanArray>()) as _,
+                    ),
+                    ("v", Arc::new((0..N).map(val).collect::<Int64Array>()) as _),
+                    ("ts", Arc::new((0..N).collect::<Int64Array>()) as _),
+                ])
+                .unwrap();
+                input.push_batch(&batch).unwrap();
+            } else {
+                for i in 0..N {
+                    input.begin_row().unwrap();
+                    match k(i) {
+                        Some(x) => input.set_i64(0, x).unwrap(),
+                        None => input.set_null(0).unwrap(),
+                    }
+                    match s(i) {
+                        Some(x) => input.set_str(1, x.as_bytes()).unwrap(),
+                        None => input.set_null(1).unwrap(),
+                    }
+                    input.set_bool(2, b(i)).unwrap();
+                    input.set_i64(3, val(i)).unwrap();
+                    input.set_i64(4, i).unwrap();
+                    input.end_row().unwrap();
+                }
+            }
+            input.close().unwrap();
+            e.flush(10_000).unwrap();
+            for (q, sub) in subs.iter().enumerate() {
+                let mut got = Vec::new();
+                while let Ok(batch) = sub.next(Some(Duration::ZERO)) {
+                    got.extend(lines(&batch));
+                }
+                assert_eq!(got, want[q], "{window}, GROUP BY {:?}, bulk {bulk}", keys[q].0);
+            }
+        }
+    }
+}

@@ -116,7 +116,7 @@ impl AggFunc {
 pub struct AggOp {
     /// Row in the argument column passed to `apply`.
     pub row: u32,
-    /// Dense group id chosen by the caller (reused after `reset_group`).
+    /// Dense group id chosen by the caller (reused after `reset_groups`).
     pub group: u32,
     /// The event's arrival number; adds to a group come in increasing seq.
     pub seq: u64,
@@ -185,8 +185,9 @@ pub trait GroupsAccumulator: Send {
     /// Takes the pending output as one array of the result type, in append
     /// order, and starts a new one.
     fn take_output(&mut self) -> ArrayRef;
-    /// Forgets group g's state; the id may be reused later and then starts empty.
-    fn reset_group(&mut self, group: u32);
+    /// Forgets the listed groups' state; an id may be reused later and then
+    /// starts empty. One call per batch of ids (a dropped pane's groups).
+    fn reset_groups(&mut self, groups: &[u32]);
     /// Forgets every group.
     fn clear(&mut self);
     /// Approximate bytes of state held.
@@ -528,12 +529,14 @@ impl<F: Func> GroupsAccumulator for Acc<F> {
         a
     }
 
-    fn reset_group(&mut self, group: u32) {
-        let Some(st) = self.groups.get_mut(group as usize) else {
-            return;
-        };
-        self.heap = self.heap.saturating_sub(F::heap(st));
-        *st = F::State::default();
+    fn reset_groups(&mut self, groups: &[u32]) {
+        for &g in groups {
+            let Some(st) = self.groups.get_mut(g as usize) else {
+                continue;
+            };
+            self.heap = self.heap.saturating_sub(F::heap(st));
+            *st = F::State::default();
+        }
         // Trailing empty groups are indistinguishable from ones never made, so
         // drop them to give the memory back when the top ids fall out of use.
         while self.groups.last().is_some_and(F::is_empty) {
@@ -2813,8 +2816,8 @@ mod tests {
         acc.emit_groups(&[1, 0, 7]);
         assert_same(&cells(&acc.take_output()), &[i(50), i(10), None]);
         assert!(cells(&acc.take_output()).is_empty());
-        acc.reset_group(1);
-        acc.reset_group(9);
+        // Several ids at once, one never made: the others keep their state.
+        acc.reset_groups(&[9, 1]);
         acc.emit_groups(&[0, 1]);
         acc.apply(Some(&col), &[op(2, 1, 9, false)]).unwrap();
         assert_same(&cells(&acc.take_output()), &[i(10), None, i(30)]);
@@ -2823,7 +2826,7 @@ mod tests {
         assert_same(&cells(&acc.take_output()), &[None, None]);
         let mut acc = new_accumulator(AggFunc::Last, Some(&DataType::Int64), true).unwrap();
         acc.apply(Some(&col), &[quiet(0, 2, 1), quiet(1, 2, 2)]).unwrap();
-        acc.reset_group(2);
+        acc.reset_groups(&[2]);
         acc.apply(Some(&col), &[op(2, 2, 3, false), op(2, 2, 3, true)])
             .unwrap();
         assert_same(&cells(&acc.take_output()), &[i(30), None]);
@@ -3037,7 +3040,7 @@ mod tests {
             }
             if rng.chance(3) {
                 let g = rng.below(GROUPS) as usize;
-                acc.reset_group(g as u32);
+                acc.reset_groups(&[g as u32]);
                 live[g].clear();
             }
             if rng.chance(10) {
@@ -3197,7 +3200,7 @@ mod tests {
                     }
                     if rng.chance(15) {
                         let g = rng.below(6) as usize;
-                        acc.reset_group(g as u32);
+                        acc.reset_groups(&[g as u32]);
                         live[g].clear();
                     }
                     if rng.chance(15) {
@@ -3408,7 +3411,7 @@ mod tests {
             }
             assert!(last > 200 * 16, "{func:?}: {last}");
             for g in [3, 1, 2, 0] {
-                acc.reset_group(g);
+                acc.reset_groups(&[g]);
                 let now = acc.state_bytes();
                 assert!(now < last, "{func:?}: {now} after reset, {last} before");
                 last = now;
@@ -3425,10 +3428,10 @@ mod tests {
         let hundred = acc.state_bytes();
         assert!(ten > 0 && hundred >= 10 * ten - 10, "{ten} {hundred}");
         for g in 50..100 {
-            acc.reset_group(g);
+            acc.reset_groups(&[g]);
         }
         assert!(acc.state_bytes() < hundred);
-        acc.reset_group(0);
+        acc.reset_groups(&[0]);
         assert!(acc.state_bytes() < hundred);
         acc.clear();
         assert_eq!(acc.state_bytes(), 0);

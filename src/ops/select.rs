@@ -451,12 +451,12 @@ impl Selector {
         for k in emptied {
             if let Some(&(g, 0)) = a.groups.get(&k) {
                 a.groups.remove(&k);
-                for acc in a.accs.iter_mut() {
-                    acc.reset_group(g);
-                }
                 a.free.push(g);
                 dead.push(g);
             }
+        }
+        for acc in a.accs.iter_mut() {
+            acc.reset_groups(&dead);
         }
         let mut pre = self.pre_batch(base, &rows, results)?;
         if let Some(m) = self.snapshot_rows.as_mut() {

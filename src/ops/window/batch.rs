@@ -3,6 +3,7 @@
 //! keep one pane per open window so out-of-order rows land in the right one.
 
 use std::collections::BTreeSet;
+use std::ops::Range;
 
 use ahash::AHashMap;
 use arrow::array::RecordBatch;
@@ -132,14 +133,16 @@ fn read_rows(store: &mut RowStore, rows: Restored, b: &mut Reader<'_>) -> Result
     Ok(v)
 }
 
-/// Consecutive rows of one batch placed together (see `process`): each
-/// row's (index, arrival number), while its time is in `lo..hi`.
+/// Consecutive rows of one batch placed together (see `process`) while
+/// their time is in `lo..hi`: rows `rows`, the first with arrival number
+/// `seq` and each next one the next.
 #[derive(Default)]
 struct Run {
     lo: i64,
     hi: i64,
     ids: Vec<u64>,
-    rows: Vec<(u32, u64)>,
+    rows: Range<u32>,
+    seq: u64,
 }
 
 /// Which window(s) a row belongs to.
@@ -319,13 +322,9 @@ impl BatchWindow {
             let p = self.panes.get_mut(id).expect("a run's panes stay open");
             debug_assert!(!p.fired);
             match (&mut self.agg, &mut p.groups) {
-                (Some(a), Some(g)) => {
-                    for &(row, _) in &run.rows {
-                        a.place(g, &mut self.store, RowRef { seg, row });
-                    }
-                }
+                (Some(a), Some(g)) => a.place_rows(g, &mut self.store, seg, run.rows.clone()),
                 _ => {
-                    for &(row, seq) in &run.rows {
+                    for (row, seq) in run.rows.clone().zip(run.seq..) {
                         let r = RowRef { seg, row };
                         p.rows.push((r, seq));
                         self.store.retain(r);
@@ -333,7 +332,7 @@ impl BatchWindow {
                 }
             }
         }
-        run.rows.clear();
+        run.rows = 0..0;
     }
 
     /// Places a row in its session, merging the sessions it bridges.
@@ -537,6 +536,20 @@ impl BatchWindow {
     }
 }
 
+/// The first row from `i` on that leaves a run over `slot` (time
+/// `lo..hi`): its time is outside the slot, or the stream's watermark before
+/// it reaches `due`.
+#[inline]
+fn run_end(times: &RowTimes<'_>, i: usize, (lo, hi): (i64, i64), due: i64) -> usize {
+    let (ts, wm) = (&times.ts[i..], &times.wm[i..]);
+    let inside = ts
+        .iter()
+        .zip(wm)
+        .take_while(|&(&t, &w)| lo <= t && t < hi && w < due)
+        .count();
+    i + inside
+}
+
 impl Window for BatchWindow {
     fn process(&mut self, rows: &RecordBatch, times: RowTimes<'_>, out: &mut Vec<Chunk>) -> Result<()> {
         let seg = self.store.add(rows);
@@ -554,7 +567,26 @@ impl Window for BatchWindow {
         let mut due = self.due_at();
         let mut targets = Vec::new();
         let mut run = Run::default();
-        for i in 0..rows.num_rows() {
+        let n = rows.num_rows();
+        let mut i = 0;
+        while i < n {
+            if col.is_none() {
+                // The open run takes the rows after it while their time is in
+                // its slot and nothing falls due: one tight scan.
+                let end = run_end(&times, i, (run.lo, run.hi), due.unwrap_or(i64::MAX));
+                if end > i {
+                    if run.rows.is_empty() {
+                        (run.rows, run.seq) = (i as u32..i as u32, self.seq);
+                    }
+                    debug_assert_eq!(run.rows.end, i as u32, "a run's rows are consecutive");
+                    run.rows.end = end as u32;
+                    self.seq += (end - i) as u64;
+                    i = end;
+                    if i == n {
+                        break;
+                    }
+                }
+            }
             let (ts, now) = match &col {
                 Some(v) => {
                     let ts = v[i].unwrap_or(self.max_col);
@@ -564,8 +596,13 @@ impl Window for BatchWindow {
                 None => (times.ts[i], times.wm[i]),
             };
             if run.lo <= ts && ts < run.hi && due.map_or(true, |d| d > now) {
-                run.rows.push((i as u32, self.seq));
+                if run.rows.is_empty() {
+                    (run.rows, run.seq) = (i as u32..i as u32, self.seq);
+                }
+                debug_assert_eq!(run.rows.end, i as u32, "a run's rows are consecutive");
+                run.rows.end += 1;
                 self.seq += 1;
+                i += 1;
                 continue;
             }
             self.place_run(&mut run, seg);
@@ -653,6 +690,7 @@ impl Window for BatchWindow {
                 Some(slot) if start_run && !fired => slot,
                 _ => (0, 0),
             };
+            i += 1;
         }
         self.place_run(&mut run, seg);
         if let Some(a) = &mut self.agg {
@@ -819,5 +857,31 @@ impl BatchWindow {
             key,
             groups,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run stops at the first row whose time leaves its slot or before
+    /// which the watermark reaches the next firing, and never reads past
+    /// the batch.
+    #[test]
+    fn a_run_ends_where_the_slot_or_the_next_firing_does() {
+        let ts = [1, 2, 3, 9, 10, 4];
+        let wm = [0, 0, 0, 4, 4, 5];
+        let t = RowTimes { ts: &ts, wm: &wm };
+        assert_eq!(run_end(&t, 0, (0, 10), i64::MAX), 4, "10 is past the slot");
+        assert_eq!(run_end(&t, 1, (2, 10), i64::MAX), 4);
+        assert_eq!(
+            run_end(&t, 0, (1, 10), 4),
+            3,
+            "the watermark 4 fires what is due at 4"
+        );
+        assert_eq!(run_end(&t, 0, (2, 10), i64::MAX), 0, "1 is before the slot");
+        assert_eq!(run_end(&t, 5, (0, 10), 6), 6, "to the end of the batch");
+        assert_eq!(run_end(&t, 6, (0, 10), 6), 6);
+        assert_eq!(run_end(&t, 0, (0, 0), i64::MAX), 0, "no run open");
     }
 }

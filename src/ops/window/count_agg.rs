@@ -245,13 +245,14 @@ impl CountAgg {
             results.push(acc.take_output());
         }
         // Groups whose events all left are forgotten; their ids are reused.
+        let from = self.free.len();
         for g in emptied {
             let key = std::mem::take(&mut self.keys[g as usize]);
             self.groups.remove(&key);
-            for acc in self.accs.iter_mut() {
-                acc.reset_group(g);
-            }
             self.free.push(g);
+        }
+        for acc in self.accs.iter_mut() {
+            acc.reset_groups(&self.free[from..]);
         }
         Ok(results)
     }

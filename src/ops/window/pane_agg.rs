@@ -11,6 +11,7 @@
 //! are not aggregated, and a late row re-firing its pane with every group.
 
 use std::mem::size_of;
+use std::ops::Range;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::buffer::NullBuffer;
@@ -40,22 +41,6 @@ enum Keys {
         nulls: Option<NullBuffer>,
     },
     Rows(Rows),
-}
-
-impl Keys {
-    /// Row i's key; None for a NULL single-column key.
-    #[inline]
-    fn get(&self, i: usize) -> Option<&[u8]> {
-        match self {
-            Keys::One => Some(&[]),
-            Keys::Str(a) => a.is_valid(i).then(|| a.value(i).as_bytes()),
-            Keys::Fixed { values, width, nulls } => match nulls {
-                Some(n) if n.is_null(i) => None,
-                _ => Some(&values[i * width..(i + 1) * width]),
-            },
-            Keys::Rows(r) => Some(r.row(i).data()),
-        }
-    }
 }
 
 /// A key of at most 8 bytes as one word: with its length, it identifies the
@@ -239,7 +224,7 @@ impl PaneGroups {
 
     /// The position of the group with `key` (None: NULL), made with
     /// accumulator id `new_gid()` if it is not there yet.
-    #[inline]
+    #[inline(always)]
     fn find_or_add(
         &mut self,
         key: Option<&[u8]>,
@@ -253,10 +238,7 @@ impl PaneGroups {
                 // The code and length identify the key.
                 let code = short_code(k);
                 let hash = hasher.short(code, k.len());
-                if let Some(at) = self.short.find(hash, code, k.len()) {
-                    return at as usize;
-                }
-                (hash, None)
+                (hash, self.short.find(hash, code, k.len()))
             }
             Some(k) => {
                 let hash = hasher.long.hash_one(k);
@@ -269,9 +251,16 @@ impl PaneGroups {
             }
             None => (0, self.null_at),
         };
-        if let Some(at) = found {
-            return at as usize;
+        match found {
+            Some(at) => at as usize,
+            None => self.add(key, hash, hasher, last, new_gid()),
         }
+    }
+
+    /// Adds the group `find_or_add` did not find (out of its loop: most rows
+    /// find theirs).
+    #[inline(never)]
+    fn add(&mut self, key: Option<&[u8]>, hash: u64, hasher: &KeyHasher, last: RowRef, gid: u32) -> usize {
         let at = self.list.len() as u32;
         let key_at = match key {
             Some(k) => {
@@ -292,7 +281,7 @@ impl PaneGroups {
             }
         };
         self.list.push(Group {
-            gid: new_gid(),
+            gid,
             last,
             key: key_at,
             hash,
@@ -308,6 +297,49 @@ impl PaneGroups {
         self.list.clear();
         self.null_at = None;
         self.segs.clear();
+    }
+}
+
+/// What placing rows in one pane borrows of `PaneAgg`.
+struct Placer<'a> {
+    p: &'a mut PaneGroups,
+    hasher: &'a KeyHasher,
+    free: &'a mut Vec<u32>,
+    next_id: &'a mut u32,
+    rows: &'a mut Vec<u32>,
+    groups: &'a mut Vec<u32>,
+    seg: u64,
+}
+
+impl Placer<'_> {
+    /// The position of the group with `key`, made if new; `row` becomes its
+    /// last event.
+    #[inline(always)]
+    fn group(&mut self, key: Option<&[u8]>, row: u32) -> usize {
+        let last = RowRef { seg: self.seg, row };
+        let (free, next_id) = (&mut *self.free, &mut *self.next_id);
+        let at = self.p.find_or_add(key, self.hasher, last, || {
+            free.pop().unwrap_or_else(|| {
+                *next_id += 1;
+                *next_id - 1
+            })
+        });
+        self.p.list[at].last = last;
+        at
+    }
+
+    /// Places each row, its key read by `key` (monomorphised per key
+    /// representation: the loop is tight).
+    #[inline(always)]
+    fn each<'k>(&mut self, rows: Range<u32>, key: impl Fn(usize) -> Option<&'k [u8]>) {
+        self.rows.reserve(rows.len());
+        self.groups.reserve(rows.len());
+        for row in rows {
+            let at = self.group(key(row as usize), row);
+            let gid = self.p.list[at].gid;
+            self.rows.push(row);
+            self.groups.push(gid);
+        }
     }
 }
 
@@ -431,19 +463,47 @@ impl PaneAgg {
     /// Adds row `r` of the batch given to `begin` to pane `p`.
     #[inline]
     pub fn place(&mut self, p: &mut PaneGroups, store: &mut RowStore, r: RowRef) {
-        let (free, next_id) = (&mut self.free, &mut self.next_id);
-        let at = p.find_or_add(self.keys.get(r.row as usize), &self.hasher, r, || {
-            free.pop().unwrap_or_else(|| {
-                *next_id += 1;
-                *next_id - 1
-            })
-        });
-        let g = &mut p.list[at];
-        g.last = r;
-        self.rows.push(r.row);
-        self.groups.push(g.gid);
-        if p.hold(r.seg) {
-            store.retain(r);
+        self.place_rows(p, store, r.seg, r.row..r.row + 1);
+    }
+
+    /// Adds rows `rows` of the batch given to `begin` (stored as `seg`) to
+    /// pane `p`, in order. One call per run of rows bound for the same
+    /// panes: the key representation is matched once, not per row.
+    pub fn place_rows(&mut self, p: &mut PaneGroups, store: &mut RowStore, seg: u64, rows: Range<u32>) {
+        if rows.is_empty() {
+            return;
+        }
+        if p.hold(seg) {
+            store.retain(RowRef { seg, row: rows.start });
+        }
+        let mut place = Placer {
+            p,
+            hasher: &self.hasher,
+            free: &mut self.free,
+            next_id: &mut self.next_id,
+            rows: &mut self.rows,
+            groups: &mut self.groups,
+            seg,
+        };
+        match &self.keys {
+            Keys::One => {
+                // Every row joins the pane's one group.
+                let at = place.group(Some(&[]), rows.end - 1);
+                let gid = place.p.list[at].gid;
+                place.rows.extend(rows.clone());
+                place.groups.extend(rows.map(|_| gid));
+            }
+            Keys::Str(a) => place.each(rows, |i| a.is_valid(i).then(|| a.value(i).as_bytes())),
+            Keys::Fixed { values, width, nulls } => {
+                let width = *width;
+                match nulls {
+                    Some(n) => place.each(rows, |i| {
+                        n.is_valid(i).then(|| &values[i * width..(i + 1) * width])
+                    }),
+                    None => place.each(rows, |i| Some(&values[i * width..(i + 1) * width])),
+                }
+            }
+            Keys::Rows(r) => place.each(rows, |i| Some(r.row(i).data())),
         }
     }
 
@@ -499,11 +559,10 @@ impl PaneAgg {
     /// Forgets a pane's groups and lets go of its batches.
     pub fn drop_groups(&mut self, mut p: PaneGroups, store: &mut RowStore) -> Result<()> {
         self.flush()?;
-        for g in &p.list {
-            for acc in self.accs.iter_mut() {
-                acc.reset_group(g.gid);
-            }
-            self.free.push(g.gid);
+        let from = self.free.len();
+        self.free.extend(p.list.iter().map(|g| g.gid));
+        for acc in self.accs.iter_mut() {
+            acc.reset_groups(&self.free[from..]);
         }
         for &seg in &p.segs {
             store.release(RowRef { seg, row: 0 });
