@@ -145,6 +145,19 @@ struct Run {
     seq: u64,
 }
 
+impl Run {
+    /// Adds `rows`, the ones right after the run's, numbering them from
+    /// `seq` on.
+    fn take(&mut self, rows: Range<usize>, seq: &mut u64) {
+        if self.rows.is_empty() {
+            (self.rows, self.seq) = (rows.start as u32..rows.start as u32, *seq);
+        }
+        debug_assert_eq!(self.rows.end as usize, rows.start, "a run's rows are consecutive");
+        self.rows.end = rows.end as u32;
+        *seq += rows.len() as u64;
+    }
+}
+
 /// Which window(s) a row belongs to.
 pub(crate) enum Assign {
     /// [anchor + k*size, anchor + (k+1)*size); the anchor is the first row's
@@ -575,12 +588,7 @@ impl Window for BatchWindow {
                 // its slot and nothing falls due: one tight scan.
                 let end = run_end(&times, i, (run.lo, run.hi), due.unwrap_or(i64::MAX));
                 if end > i {
-                    if run.rows.is_empty() {
-                        (run.rows, run.seq) = (i as u32..i as u32, self.seq);
-                    }
-                    debug_assert_eq!(run.rows.end, i as u32, "a run's rows are consecutive");
-                    run.rows.end = end as u32;
-                    self.seq += (end - i) as u64;
+                    run.take(i..end, &mut self.seq);
                     i = end;
                     if i == n {
                         break;
@@ -596,12 +604,7 @@ impl Window for BatchWindow {
                 None => (times.ts[i], times.wm[i]),
             };
             if run.lo <= ts && ts < run.hi && due.map_or(true, |d| d > now) {
-                if run.rows.is_empty() {
-                    (run.rows, run.seq) = (i as u32..i as u32, self.seq);
-                }
-                debug_assert_eq!(run.rows.end, i as u32, "a run's rows are consecutive");
-                run.rows.end += 1;
-                self.seq += 1;
+                run.take(i..i + 1, &mut self.seq);
                 i += 1;
                 continue;
             }
