@@ -549,16 +549,23 @@ impl BatchWindow {
     }
 }
 
-/// The first row from `i` on that leaves a run over `slot` (time
-/// `lo..hi`): its time is outside the slot, or the stream's watermark before
-/// it reaches `due`.
+/// A row at time `ts`, with the window's time at `now` before it, joins the
+/// run over `slot` (time `lo..hi`): its time is inside the slot and nothing
+/// falls due (the next firing, `due`, is past `now`).
+#[inline(always)]
+fn joins_run((lo, hi): (i64, i64), due: Option<i64>, ts: i64, now: i64) -> bool {
+    lo <= ts && ts < hi && due.map_or(true, |d| d > now)
+}
+
+/// The first row from `i` on that does not join the run (`joins_run`, the
+/// row's watermark as `now`).
 #[inline]
-fn run_end(times: &RowTimes<'_>, i: usize, (lo, hi): (i64, i64), due: i64) -> usize {
+fn run_end(times: &RowTimes<'_>, i: usize, slot: (i64, i64), due: Option<i64>) -> usize {
     let (ts, wm) = (&times.ts[i..], &times.wm[i..]);
     let inside = ts
         .iter()
         .zip(wm)
-        .take_while(|&(&t, &w)| lo <= t && t < hi && w < due)
+        .take_while(|&(&t, &w)| joins_run(slot, due, t, w))
         .count();
     i + inside
 }
@@ -586,7 +593,7 @@ impl Window for BatchWindow {
             if col.is_none() {
                 // The open run takes the rows after it while their time is in
                 // its slot and nothing falls due: one tight scan.
-                let end = run_end(&times, i, (run.lo, run.hi), due.unwrap_or(i64::MAX));
+                let end = run_end(&times, i, (run.lo, run.hi), due);
                 if end > i {
                     run.take(i..end, &mut self.seq);
                     i = end;
@@ -603,7 +610,7 @@ impl Window for BatchWindow {
                 }
                 None => (times.ts[i], times.wm[i]),
             };
-            if run.lo <= ts && ts < run.hi && due.map_or(true, |d| d > now) {
+            if joins_run((run.lo, run.hi), due, ts, now) {
                 run.take(i..i + 1, &mut self.seq);
                 i += 1;
                 continue;
@@ -875,16 +882,16 @@ mod tests {
         let ts = [1, 2, 3, 9, 10, 4];
         let wm = [0, 0, 0, 4, 4, 5];
         let t = RowTimes { ts: &ts, wm: &wm };
-        assert_eq!(run_end(&t, 0, (0, 10), i64::MAX), 4, "10 is past the slot");
-        assert_eq!(run_end(&t, 1, (2, 10), i64::MAX), 4);
+        assert_eq!(run_end(&t, 0, (0, 10), None), 4, "10 is past the slot");
+        assert_eq!(run_end(&t, 1, (2, 10), None), 4);
         assert_eq!(
-            run_end(&t, 0, (1, 10), 4),
+            run_end(&t, 0, (1, 10), Some(4)),
             3,
             "the watermark 4 fires what is due at 4"
         );
-        assert_eq!(run_end(&t, 0, (2, 10), i64::MAX), 0, "1 is before the slot");
-        assert_eq!(run_end(&t, 5, (0, 10), 6), 6, "to the end of the batch");
-        assert_eq!(run_end(&t, 6, (0, 10), 6), 6);
-        assert_eq!(run_end(&t, 0, (0, 0), i64::MAX), 0, "no run open");
+        assert_eq!(run_end(&t, 0, (2, 10), None), 0, "1 is before the slot");
+        assert_eq!(run_end(&t, 5, (0, 10), Some(6)), 6, "to the end of the batch");
+        assert_eq!(run_end(&t, 6, (0, 10), Some(6)), 6);
+        assert_eq!(run_end(&t, 0, (0, 0), None), 0, "no run open");
     }
 }

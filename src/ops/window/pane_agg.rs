@@ -312,10 +312,10 @@ struct Placer<'a> {
 }
 
 impl Placer<'_> {
-    /// The position of the group with `key`, made if new; `row` becomes its
-    /// last event.
+    /// The accumulator id of the group with `key`, made if new; `row`
+    /// becomes its last event.
     #[inline(always)]
-    fn group(&mut self, key: Option<&[u8]>, row: u32) -> usize {
+    fn group(&mut self, key: Option<&[u8]>, row: u32) -> u32 {
         let last = RowRef { seg: self.seg, row };
         let (free, next_id) = (&mut *self.free, &mut *self.next_id);
         let at = self.p.find_or_add(key, self.hasher, last, || {
@@ -324,8 +324,9 @@ impl Placer<'_> {
                 *next_id - 1
             })
         });
-        self.p.list[at].last = last;
-        at
+        let g = &mut self.p.list[at];
+        g.last = last;
+        g.gid
     }
 
     /// Places each row, its key read by `key` (monomorphised per key
@@ -335,8 +336,7 @@ impl Placer<'_> {
         self.rows.reserve(rows.len());
         self.groups.reserve(rows.len());
         for row in rows {
-            let at = self.group(key(row as usize), row);
-            let gid = self.p.list[at].gid;
+            let gid = self.group(key(row as usize), row);
             self.rows.push(row);
             self.groups.push(gid);
         }
@@ -488,8 +488,7 @@ impl PaneAgg {
         match &self.keys {
             Keys::One => {
                 // Every row joins the pane's one group.
-                let at = place.group(Some(&[]), rows.end - 1);
-                let gid = place.p.list[at].gid;
+                let gid = place.group(Some(&[]), rows.end - 1);
                 place.rows.extend(rows.clone());
                 place.groups.extend(rows.map(|_| gid));
             }
