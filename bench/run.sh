@@ -37,7 +37,7 @@ PEER="${PEER:-1}"
 LATENCY="${LATENCY:-1}"
 LAT_SECONDS="${LAT_SECONDS:-2}"
 LAT_RATES="${LAT_RATES:-100000 1000000}"
-LAT_EXTRA="${LAT_EXTRA:-- idle_spin_us=0}"   # option sets for the latency runs ("-": the defaults)
+LAT_EXTRA="${LAT_EXTRA:-- idle_spin_us=0 worker=caller}"   # option sets for the latency runs ("-": the defaults)
 QUICK=0
 OUT="${OUT:-}"
 # LaminarDB's W4 (MATCH_RECOGNIZE) is not applied and its W5 (interval join)
@@ -243,9 +243,10 @@ done
 if [ "$LATENCY" -eq 1 ]; then
     echo "== latency, W1 per-event, ${LAT_SECONDS}s per rate"
     baseline "before the latency runs"
-    # Every consumer, with the engine's default options and with the worker
-    # not spinning when idle (idle_spin_us=0): on two cores a worker that spins
-    # between events competes with the producer and the consumer.
+    # Every consumer, with the engine's default options, with the worker
+    # not spinning when idle (idle_spin_us=0: on two cores a worker that spins
+    # between events competes with the producer and the consumer), and with
+    # no worker thread at all (worker=caller: the producer runs the query).
     for extra in $LAT_EXTRA; do
         for rate in $LAT_RATES; do
             for c in thread inline; do

@@ -309,7 +309,9 @@ enum eddy_status eddy_batch_export_arrow(const struct eddy_batch *batch,
 
 /**
  * Opens an engine. `options` is NULL or "key=value;key=value" (see
- * docs/c-api.md). On success *out receives the handle.
+ * docs/c-api.md). On success *out receives the handle. With
+ * "worker=caller" no engine thread is started: each push runs the
+ * queries on the calling thread before it returns.
  */
 enum eddy_status eddy_engine_open(const char *options,
                                   struct eddy_engine **out,
@@ -336,6 +338,8 @@ enum eddy_status eddy_engine_flush(struct eddy_engine *engine,
  * timeout_ms for at least one (0: don't wait, -1: forever). *delivered (may
  * be NULL) receives the number of batches delivered; 0 after a timeout is
  * EDDY_OK. EDDY_ERR_CLOSED once the engine is closed and all was delivered.
+ * With worker=caller it also fires due processing-time windows, waking for
+ * them while it waits.
  */
 enum eddy_status eddy_engine_poll(struct eddy_engine *engine,
                                   int32_t timeout_ms,

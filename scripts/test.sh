@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # eddy's whole test suite, in order:
 #   1. cargo test                  Rust unit + integration tests (incl. the
-#                                  include/eddy.h drift test)
-#   2. cmake + ctest               C examples and C tests against libeddy
+#                                  include/eddy.h drift test); the engine,
+#                                  window and bad-input suites again with
+#                                  worker=caller (EDDY_TEST_ENGINE_OPTIONS)
+#   2. cmake + ctest               C examples and C tests against libeddy, the
+#                                  C tests again with worker=caller
 #   3. cmake + ctest, sanitized    the same with ASan + UBSan (EDDY_SANITIZE=ON)
 #   4. valgrind                    the quickstart under memcheck, 0 bytes
 #                                  definitely lost
@@ -142,6 +145,8 @@ echo "CARGO_TARGET_DIR=$CARGO_TARGET_DIR  jobs=$JOBS"
 if ! skipped cargo; then
     section "cargo test"
     cargo test --jobs "$JOBS"
+    section "cargo test: engine, windows, bad input with worker=caller"
+    EDDY_TEST_ENGINE_OPTIONS=worker=caller cargo test --jobs "$JOBS" --test engine --test windows --test bad_input
 fi
 
 configure_build() { # <build dir> <cmake args...>
@@ -160,6 +165,9 @@ if ! skipped cmake; then
     section "cmake build + ctest"
     configure_build "$BUILD_ROOT/normal" -DEDDY_SANITIZE=OFF
     (cd "$BUILD_ROOT/normal" && ctest --output-on-failure --no-tests=error -j "$JOBS" -E '^valgrind_')
+    # The C suites again with no engine thread (the pushing thread runs the queries).
+    (cd "$BUILD_ROOT/normal" && EDDY_TEST_ENGINE_OPTIONS=worker=caller \
+        ctest --output-on-failure --no-tests=error -j "$JOBS" -R '^test_')
 fi
 
 # ---------------------------------------------------------------------------

@@ -16,8 +16,11 @@ use eddy::{Engine, Error, Status};
 
 const S: &str = "CREATE STREAM S (a INT, d DOUBLE, s STRING); INSERT INTO Out SELECT a, d, s FROM S";
 
+/// EDDY_TEST_ENGINE_OPTIONS (e.g. `worker=caller`) is added to every
+/// engine's options: the suite runs once per way of running the dataflow.
 fn engine(opts: &str, sql: &str) -> Engine {
-    let e = Engine::open(opts).expect("engine opens");
+    let extra = std::env::var("EDDY_TEST_ENGINE_OPTIONS").unwrap_or_default();
+    let e = Engine::open(&format!("{opts};{extra}")).expect("engine opens");
     e.execute(sql).expect("setup SQL");
     e
 }

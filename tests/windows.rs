@@ -16,11 +16,18 @@ struct Run {
 
 const S: &str = "CREATE STREAM S (id BIGINT, v BIGINT, ts BIGINT)";
 
+/// EDDY_TEST_ENGINE_OPTIONS (e.g. `worker=caller`) is added to every
+/// engine's options: the suite runs once per way of running the dataflow.
+fn open(opts: &str) -> Engine {
+    let extra = std::env::var("EDDY_TEST_ENGINE_OPTIONS").unwrap_or_default();
+    Engine::open(&format!("{opts};{extra}")).unwrap()
+}
+
 impl Run {
     /// `with`: the stream's WITH clause ("" for none); `query`: statements
     /// reading S and writing Out.
     fn new(opts: &str, with: &str, query: &str) -> Run {
-        let e = Engine::open(opts).unwrap();
+        let e = open(opts);
         e.execute(&format!("{S} {with}; {query}")).unwrap();
         let sub = e.subscribe("Out").unwrap();
         let input = e.open_input("S").unwrap();
@@ -398,7 +405,7 @@ fn sort_unique_first_unique() {
 
 #[test]
 fn window_errors_name_the_problem() {
-    let e = Engine::open("").unwrap();
+    let e = open("");
     e.execute(S).unwrap();
     let cases = [
         (
@@ -643,7 +650,7 @@ fn state_stays_bounded_over_ten_million_events() {
     use arrow::array::Int64Array;
     use arrow::datatypes::{DataType, Field, Schema};
 
-    let e = Engine::open("").unwrap();
+    let e = open("");
     e.execute(
         "CREATE STREAM S (k BIGINT, v BIGINT, ts BIGINT) WITH (event_time = 'ts');
          INSERT INTO A SELECT k, AVG(v) AS a, MAX(v) AS m FROM S WINDOW('length', 1000) GROUP BY k;
@@ -818,7 +825,7 @@ fn panes_group_every_key_shape_alike_in_bulk_and_row_by_row() {
             start += slide;
         }
         for bulk in [true, false] {
-            let e = Engine::open("").unwrap();
+            let e = open("");
             let mut sql = "CREATE STREAM T (k BIGINT, s STRING, b BOOLEAN, v BIGINT, ts BIGINT) \
                            WITH (event_time = 'ts', watermark_delay = 0);"
                 .to_string();

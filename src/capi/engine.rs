@@ -75,7 +75,9 @@ unsafe fn with_engine(
 }
 
 /// Opens an engine. `options` is NULL or "key=value;key=value" (see
-/// docs/c-api.md). On success *out receives the handle.
+/// docs/c-api.md). On success *out receives the handle. With
+/// "worker=caller" no engine thread is started: each push runs the
+/// queries on the calling thread before it returns.
 #[no_mangle]
 pub unsafe extern "C" fn eddy_engine_open(
     options: *const c_char,
@@ -132,6 +134,8 @@ pub unsafe extern "C" fn eddy_engine_flush(
 /// timeout_ms for at least one (0: don't wait, -1: forever). *delivered (may
 /// be NULL) receives the number of batches delivered; 0 after a timeout is
 /// EDDY_OK. EDDY_ERR_CLOSED once the engine is closed and all was delivered.
+/// With worker=caller it also fires due processing-time windows, waking for
+/// them while it waits.
 #[no_mangle]
 pub unsafe extern "C" fn eddy_engine_poll(
     engine: *mut eddy_engine,

@@ -1,7 +1,7 @@
 //! The engine: its catalog and dataflow, its worker thread, and the
 //! entry points every host call goes through.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
@@ -11,7 +11,7 @@ use crossbeam_utils::CachePadded;
 use super::clock::Clock;
 use super::dataflow::{Dataflow, Delivery};
 use super::input::Input;
-use super::options::Options;
+use super::options::{Options, WorkerKind};
 use super::queue::{InputQueue, Item};
 use super::subscription::{SubShared, Subscription};
 use crate::error::{Error, Result, Status};
@@ -42,6 +42,14 @@ pub(crate) struct EngineShared {
     next_sub_id: AtomicU64,
     /// A panic inside the worker; the engine is unusable after it.
     panicked: Mutex<Option<String>>,
+    /// The earliest processing-time deadline (ms; i64::MAX: none), for
+    /// threads that wait on the engine's behalf (worker=caller).
+    next_timer: AtomicI64,
+    /// worker=caller: the dataflow's runner, taken by whichever host
+    /// thread calls in; `requested` is set by every caller that found work
+    /// for it, so the one holding it looks again before letting go.
+    pub(crate) runner: Option<Mutex<Runner>>,
+    requested: AtomicBool,
 }
 
 impl EngineShared {
@@ -110,15 +118,145 @@ impl EngineShared {
         self.poll_cv.notify_all();
     }
 
-    fn deliver(&self, deliveries: &mut Vec<Delivery>) {
+    /// Hands results to their subscribers. worker=caller: a `block`
+    /// subscriber left full goes into `stalled` (its queue never waits).
+    fn deliver(&self, deliveries: &mut Vec<Delivery>, stalled: &mut Vec<Arc<SubShared>>) {
         let mut to_callbacks = false;
         for (sub, batch) in deliveries.drain(..) {
             if sub.deliver(batch) && sub.has_callback.load(Ordering::Acquire) {
                 to_callbacks = true;
             }
+            if self.runner.is_some() && sub.is_over_capacity() && !stalled.iter().any(|s| s.id == sub.id) {
+                stalled.push(sub);
+            }
         }
         if to_callbacks {
             self.notify_poll();
+        }
+    }
+
+    fn publish_next_timer(&self, t: Option<i64>) -> Option<i64> {
+        self.next_timer.store(t.unwrap_or(i64::MAX), Ordering::Release);
+        t
+    }
+
+    /// How long a thread waiting on the engine may sleep before a
+    /// processing-time deadline is due: at most `max`.
+    pub(crate) fn until_next_timer(&self, max: Duration) -> Duration {
+        match self.next_timer.load(Ordering::Acquire) {
+            i64::MAX => max,
+            t => max.min(Duration::from_millis(
+                t.saturating_sub(self.clock.now_ms()).max(0) as u64,
+            )),
+        }
+    }
+
+    /// Each open input and its tail now: what a flush must see processed.
+    fn input_tails(&self) -> Vec<(Arc<InputQueue>, u64)> {
+        self.inputs
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|q| (q.clone(), q.tail_pos()))
+            .collect()
+    }
+
+    /// Called after publishing a row, batch, watermark or close: wakes the
+    /// worker thread, or (worker=caller) runs the dataflow on this thread.
+    #[inline]
+    pub(crate) fn published(&self) -> Result<()> {
+        if self.runner.is_some() {
+            return self.run_pending();
+        }
+        self.wake_worker();
+        Ok(())
+    }
+
+    /// worker=caller: runs everything the inputs hold on this thread, unless
+    /// another thread is running it, in which case that one will. Fails only
+    /// when the dataflow panicked (the engine is then stopped).
+    pub(crate) fn run_pending(&self) -> Result<()> {
+        let Some(runner) = &self.runner else {
+            return Ok(());
+        };
+        self.requested.store(true, Ordering::SeqCst);
+        loop {
+            // With the fence after the holder's unlock below, either this
+            // try_lock sees the lock free, or the holder sees `requested`.
+            fence(Ordering::SeqCst);
+            let Ok(mut r) = runner.try_lock() else {
+                return self.panic_status();
+            };
+            if self.finished.load(Ordering::SeqCst) {
+                return self.panic_status();
+            }
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                while self.requested.swap(false, Ordering::SeqCst) {
+                    r.run_until_idle(self);
+                }
+            }));
+            if let Err(p) = ran {
+                end_engine(self, Some(panic_message(p)));
+                return self.panic_status();
+            }
+            drop(r);
+            fence(Ordering::SeqCst);
+            if !self.requested.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// worker=caller's flush: runs the dataflow here until every input has
+    /// been taken up to its tail at the call (another caller may be running
+    /// it meanwhile; a full `block` subscriber holds it up until read).
+    fn flush_here(&self, timeout: Option<Duration>) -> Result<()> {
+        let tails = self.input_tails();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            self.run_pending()?;
+            if tails.iter().all(|(q, t)| q.head_pos() >= *t) || self.finished.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                return Err(Error::new(
+                    Status::Timeout,
+                    "flush did not complete within the timeout",
+                ));
+            }
+            let nap = Duration::from_micros(200);
+            std::thread::sleep(deadline.map_or(nap, |d| nap.min(d - now)));
+        }
+    }
+
+    /// worker=caller's close, on the closing thread: everything the sealed
+    /// inputs hold runs, then every query emits what it holds.
+    fn close_here(&self, runner: &Mutex<Runner>) {
+        let mut r = runner.lock().unwrap_or_else(|p| p.into_inner());
+        if self.finished.load(Ordering::SeqCst) {
+            return; // stopped by a panic already
+        }
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loop {
+            r.run_until_idle(self);
+            if r.all_drained(self) {
+                r.finish(self);
+                return;
+            }
+            // A producer that passed its seal check before close is still
+            // writing its row.
+            std::thread::yield_now();
+        }));
+        end_engine(self, ran.err().map(panic_message));
+    }
+
+    fn panic_status(&self) -> Result<()> {
+        match self.panicked.lock().unwrap().as_ref() {
+            Some(m) => Err(Error::new(
+                Status::Panic,
+                format!("the engine stopped after a panic: {m}"),
+            )),
+            None => Ok(()),
         }
     }
 }
@@ -156,6 +294,7 @@ impl Engine {
     /// Opens an engine with `key=value;...` options and starts its worker.
     pub fn open(options: &str) -> Result<Engine> {
         let options = Options::parse(options)?;
+        let caller_runs = options.worker == WorkerKind::Caller;
         let shared = Arc::new(EngineShared {
             clock: Clock::new(options.clock),
             options,
@@ -174,17 +313,24 @@ impl Engine {
             poll_cv: Condvar::new(),
             next_sub_id: AtomicU64::new(1),
             panicked: Mutex::new(None),
+            next_timer: AtomicI64::new(i64::MAX),
+            runner: caller_runs.then(|| Mutex::new(Runner::new())),
+            requested: AtomicBool::new(false),
         });
-        let s2 = shared.clone();
-        let handle = std::thread::Builder::new()
-            .name("eddy-worker".into())
-            .spawn(move || worker_main(s2))
-            .map_err(|e| Error::new(Status::Io, format!("cannot start the worker thread: {e}")))?;
-        let _ = shared.worker_thread.set(handle.thread().clone());
+        let mut handle = None;
+        if shared.runner.is_none() {
+            let s2 = shared.clone();
+            let h = std::thread::Builder::new()
+                .name("eddy-worker".into())
+                .spawn(move || worker_main(s2))
+                .map_err(|e| Error::new(Status::Io, format!("cannot start the worker thread: {e}")))?;
+            let _ = shared.worker_thread.set(h.thread().clone());
+            handle = Some(h);
+        }
         Ok(Engine {
             worker: Arc::new(Worker {
                 shared: shared.clone(),
-                handle: Mutex::new(Some(handle)),
+                handle: Mutex::new(handle),
             }),
             shared,
         })
@@ -241,6 +387,7 @@ impl Engine {
             node.schema.clone(),
             self.shared.options.subscriber_capacity,
             self.shared.options.subscriber_overflow,
+            self.shared.runner.is_some(),
             node.stats.clone(),
         ));
         node.subscribers.push(sub.clone());
@@ -270,6 +417,9 @@ impl Engine {
     /// and its results queued for subscribers. timeout_ms < 0 waits forever.
     pub fn flush(&self, timeout_ms: i32) -> Result<()> {
         self.shared.check_usable()?;
+        if self.shared.runner.is_some() {
+            return self.shared.flush_here(timeout_of(timeout_ms));
+        }
         let target = self.shared.flush_req.fetch_add(1, Ordering::SeqCst) + 1;
         self.shared.wake_worker();
         let deadline = timeout_of(timeout_ms).map(|t| Instant::now() + t);
@@ -307,6 +457,9 @@ impl Engine {
     pub fn poll(&self, timeout_ms: i32) -> Result<usize> {
         let deadline = timeout_of(timeout_ms).map(|t| Instant::now() + t);
         loop {
+            // worker=caller: due deadlines fire, and rows held up by a full
+            // subscriber run once it was read.
+            self.shared.run_pending()?;
             let seq = *self.shared.poll_seq.lock().unwrap();
             let subs: Vec<Arc<SubShared>> = self
                 .shared
@@ -339,16 +492,26 @@ impl Engine {
             if *g != seq {
                 continue;
             }
-            match deadline {
-                None => {
+            // worker=caller: nobody else fires processing-time deadlines.
+            let caller_max = self
+                .shared
+                .runner
+                .as_ref()
+                .map(|_| self.shared.until_next_timer(Duration::from_secs(3600)));
+            match (deadline, caller_max) {
+                (None, None) => {
                     let _g = self.shared.poll_cv.wait(g).unwrap();
                 }
-                Some(d) => {
+                _ => {
                     let now = Instant::now();
-                    if now >= d {
-                        return Ok(0);
+                    let mut wait = caller_max.unwrap_or(Duration::MAX);
+                    if let Some(d) = deadline {
+                        if now >= d {
+                            return Ok(0);
+                        }
+                        wait = wait.min(d - now);
                     }
-                    g = self.shared.poll_cv.wait_timeout(g, d - now).unwrap().0;
+                    g = self.shared.poll_cv.wait_timeout(g, wait).unwrap().0;
                     drop(g);
                 }
             }
@@ -414,6 +577,9 @@ fn close_engine(shared: &Arc<EngineShared>, worker: &Mutex<Option<JoinHandle<()>
             s.set_unbounded();
         }
     }
+    if let Some(r) = &shared.runner {
+        shared.close_here(r);
+    }
     if let Some(t) = shared.worker_thread.get() {
         t.unpark();
     }
@@ -432,24 +598,151 @@ fn close_engine(shared: &Arc<EngineShared>, worker: &Mutex<Option<JoinHandle<()>
     Ok(())
 }
 
-/// The worker: takes rows and batches from every input in turn, runs them
-/// through the dataflow, hands results to subscribers, acknowledges flushes,
-/// and parks when there is nothing to do.
-fn worker_main(shared: Arc<EngineShared>) {
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker_loop(&shared)));
-    if let Err(p) = result {
-        let msg = p
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| p.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
+/// A flush being waited on: its number and each input's tail at the time.
+type PendingFlush = (u64, Vec<(Arc<InputQueue>, u64)>);
+
+/// What runs the dataflow: owned by the worker thread, or (worker=caller)
+/// behind `EngineShared::runner` for whichever host thread gets it. One
+/// `step` takes what every input holds (up to `batch_rows` each), fires
+/// due processing-time deadlines and hands the results to subscribers.
+pub(crate) struct Runner {
+    inputs: Vec<Arc<InputQueue>>,
+    gen: u64,
+    deliveries: Vec<Delivery>,
+    items: Vec<Item>,
+    /// The earliest processing-time deadline of any window or output period.
+    next_timer: Option<i64>,
+    /// worker=caller: `block` subscribers left at or over their capacity.
+    /// Nothing runs until they are read, so a caller never waits on a
+    /// reader that may be itself; rows wait in the input queues instead,
+    /// whose own `overflow` policy then applies, as with a worker thread.
+    stalled: Vec<Arc<SubShared>>,
+}
+
+impl Runner {
+    fn new() -> Runner {
+        Runner {
+            inputs: Vec::new(),
+            gen: u64::MAX,
+            deliveries: Vec::new(),
+            items: Vec::new(),
+            next_timer: None,
+            stalled: Vec::new(),
+        }
+    }
+
+    fn refresh_inputs(&mut self, shared: &EngineShared) {
+        let g = shared.inputs_gen.load(Ordering::Acquire);
+        if g != self.gen {
+            self.inputs = shared.inputs.lock().unwrap().clone();
+            self.gen = g;
+        }
+    }
+
+    /// One pass over the timers and every input. Returns a count of the
+    /// work done (0: nothing was waiting).
+    fn step(&mut self, shared: &EngineShared) -> usize {
+        self.refresh_inputs(shared);
+        let mut work = 0usize;
+        let mut ended = false;
+        // Read after the caller's flush target: a flush that follows
+        // advance_time sees the new time applied before it is acknowledged.
+        let now = shared.clock.now_ms();
+        if self.next_timer.is_some_and(|t| t <= now) {
+            let mut df = shared.lock_dataflow();
+            df.fire_timers(now, &mut self.deliveries);
+            self.next_timer = shared.publish_next_timer(df.next_timer());
+            drop(df);
+            shared.deliver(&mut self.deliveries, &mut self.stalled);
+            work += 1;
+        }
+        for q in &self.inputs {
+            let items = &mut self.items;
+            work += q.drain(shared.options.batch_rows, &mut |it| items.push(it));
+            if self.items.is_empty() {
+                continue;
+            }
+            let mut df = shared.lock_dataflow();
+            for it in self.items.drain(..) {
+                match it {
+                    Item::Batch(b) => df.push(q.stream, b, now, &mut self.deliveries),
+                    Item::Watermark(ts) => {
+                        work += 1;
+                        df.watermark(q.stream, ts, now, &mut self.deliveries);
+                    }
+                    Item::Close => {
+                        work += 1;
+                        df.input_closed(q.stream, now, &mut self.deliveries);
+                        ended = true;
+                    }
+                }
+            }
+            self.next_timer = shared.publish_next_timer(df.next_timer());
+            drop(df);
+            shared.deliver(&mut self.deliveries, &mut self.stalled);
+        }
+        if ended {
+            // Closed inputs leave the list once drained.
+            let mut all = shared.inputs.lock().unwrap();
+            let before = all.len();
+            all.retain(|q| !(q.is_closed_and_empty()));
+            if all.len() != before {
+                shared.inputs_gen.fetch_add(1, Ordering::Release);
+            }
+        }
+        work
+    }
+
+    /// worker=caller: still waiting for a `block` subscriber to be read.
+    fn is_stalled(&mut self) -> bool {
+        self.stalled.retain(|s| s.is_over_capacity());
+        !self.stalled.is_empty()
+    }
+
+    /// Steps until nothing is waiting or a subscriber is full.
+    fn run_until_idle(&mut self, shared: &EngineShared) {
+        while !self.is_stalled() && self.step(shared) > 0 {}
+    }
+
+    /// True once close sealed every input and all of them are drained.
+    fn all_drained(&self, shared: &EngineShared) -> bool {
+        self.inputs.iter().all(|q| q.is_empty())
+            && shared
+                .inputs
+                .lock()
+                .unwrap()
+                .iter()
+                .all(|q| q.is_sealed_and_empty())
+    }
+
+    /// The end of the engine: every stream's input ended; queries emit
+    /// what they hold.
+    fn finish(&mut self, shared: &EngineShared) {
+        shared
+            .lock_dataflow()
+            .finish_all(shared.clock.now_ms(), &mut self.deliveries);
+        shared.deliver(&mut self.deliveries, &mut self.stalled);
+        *shared.flush_done.lock().unwrap() = shared.flush_req.load(Ordering::SeqCst);
+    }
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// The engine's last act, whoever ran it: after a panic the engine is
+/// unusable; either way nobody may wait on it any longer.
+fn end_engine(shared: &EngineShared, panic: Option<String>) {
+    if let Some(msg) = panic {
         *shared.panicked.lock().unwrap() = Some(msg);
         shared.closing.store(true, Ordering::SeqCst);
         for q in shared.inputs.lock().unwrap().iter() {
             q.seal();
         }
     }
-    // Whatever happened, nobody may wait on this worker any longer.
     for st in shared.lock_dataflow().streams.iter() {
         for s in &st.subscribers {
             s.end();
@@ -465,14 +758,16 @@ fn worker_main(shared: Arc<EngineShared>) {
     shared.notify_poll();
 }
 
-/// A flush being waited on: its number and each input's tail at the time.
-type PendingFlush = (u64, Vec<(Arc<InputQueue>, u64)>);
+/// The worker: takes rows and batches from every input in turn, runs them
+/// through the dataflow, hands results to subscribers, acknowledges flushes,
+/// and parks when there is nothing to do.
+fn worker_main(shared: Arc<EngineShared>) {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker_loop(&shared)));
+    end_engine(&shared, result.err().map(panic_message));
+}
 
 fn worker_loop(shared: &Arc<EngineShared>) {
-    let mut inputs: Vec<Arc<InputQueue>> = Vec::new();
-    let mut gen = u64::MAX;
-    let mut deliveries: Vec<Delivery> = Vec::new();
-    let mut items: Vec<Item> = Vec::new();
+    let mut runner = Runner::new();
     let mut pending_flush: Option<PendingFlush> = None;
     let mut idle_since: Option<Instant> = None;
     // Pauses between two idle polls, doubled up to IDLE_BACKOFF: each poll
@@ -484,74 +779,16 @@ fn worker_loop(shared: &Arc<EngineShared>) {
     // Only this thread writes `flush_done`: its own copy spares the idle
     // loop a lock per poll.
     let mut flushed = *shared.flush_done.lock().unwrap();
-    let batch_rows = shared.options.batch_rows;
-    // The earliest processing-time deadline of any window or output period.
-    let mut next_timer: Option<i64> = None;
     loop {
-        let g = shared.inputs_gen.load(Ordering::Acquire);
-        if g != gen {
-            inputs = shared.inputs.lock().unwrap().clone();
-            gen = g;
-        }
+        runner.refresh_inputs(shared);
+        let gen = runner.gen;
         let closing = shared.closing.load(Ordering::Acquire);
         let flush_target = shared.flush_req.load(Ordering::SeqCst);
         if pending_flush.is_none() && flush_target > flushed {
-            let tails = shared
-                .inputs
-                .lock()
-                .unwrap()
-                .iter()
-                .map(|q| (q.clone(), q.tail_pos()))
-                .collect();
-            pending_flush = Some((flush_target, tails));
+            pending_flush = Some((flush_target, shared.input_tails()));
         }
 
-        let mut work = 0usize;
-        let mut ended: Vec<usize> = Vec::new();
-        // Read after the flush target: a flush that follows advance_time
-        // sees the new time applied before it is acknowledged.
-        let now = shared.clock.now_ms();
-        if next_timer.is_some_and(|t| t <= now) {
-            let mut df = shared.lock_dataflow();
-            df.fire_timers(now, &mut deliveries);
-            next_timer = df.next_timer();
-            drop(df);
-            shared.deliver(&mut deliveries);
-            work += 1;
-        }
-        for q in &inputs {
-            work += q.drain(batch_rows, &mut |it| items.push(it));
-            if items.is_empty() {
-                continue;
-            }
-            let mut df = shared.lock_dataflow();
-            for it in items.drain(..) {
-                match it {
-                    Item::Batch(b) => df.push(q.stream, b, now, &mut deliveries),
-                    Item::Watermark(ts) => {
-                        work += 1;
-                        df.watermark(q.stream, ts, now, &mut deliveries);
-                    }
-                    Item::Close => {
-                        work += 1;
-                        df.input_closed(q.stream, now, &mut deliveries);
-                        ended.push(q.stream);
-                    }
-                }
-            }
-            next_timer = df.next_timer();
-            drop(df);
-            shared.deliver(&mut deliveries);
-        }
-        if !ended.is_empty() {
-            // Closed inputs leave the list once drained.
-            let mut all = shared.inputs.lock().unwrap();
-            let before = all.len();
-            all.retain(|q| !(q.is_closed_and_empty()));
-            if all.len() != before {
-                shared.inputs_gen.fetch_add(1, Ordering::Release);
-            }
-        }
+        let work = runner.step(shared);
 
         if let Some((target, tails)) = &pending_flush {
             if tails.iter().all(|(q, t)| q.head_pos() >= *t) {
@@ -570,21 +807,8 @@ fn worker_loop(shared: &Arc<EngineShared>) {
         // `closing` is set before close seals the queues: a push may still
         // land in between, so only sealed and drained queues (every one
         // registered: close seals under the same lock) end the engine.
-        if closing
-            && inputs.iter().all(|q| q.is_empty())
-            && shared
-                .inputs
-                .lock()
-                .unwrap()
-                .iter()
-                .all(|q| q.is_sealed_and_empty())
-        {
-            // Sealed and drained: every stream's input ended.
-            shared
-                .lock_dataflow()
-                .finish_all(shared.clock.now_ms(), &mut deliveries);
-            shared.deliver(&mut deliveries);
-            *shared.flush_done.lock().unwrap() = shared.flush_req.load(Ordering::SeqCst);
+        if closing && runner.all_drained(shared) {
+            runner.finish(shared);
             return;
         }
         let now = Instant::now();
@@ -607,19 +831,14 @@ fn worker_loop(shared: &Arc<EngineShared>) {
             continue;
         }
         shared.worker_parked.store(true, Ordering::SeqCst);
-        let ready = inputs.iter().any(|q| !q.is_empty())
+        let ready = runner.inputs.iter().any(|q| !q.is_empty())
             || shared.inputs_gen.load(Ordering::Acquire) != gen
             || shared.flush_req.load(Ordering::SeqCst) > flushed
             || shared.closing.load(Ordering::SeqCst) != closing;
         if !ready {
             // Sleep until the next window deadline at most (system clock;
             // a manual clock wakes the worker when it moves).
-            let mut wait = Duration::from_millis(100);
-            if let Some(t) = next_timer {
-                let ms = t.saturating_sub(shared.clock.now_ms()).max(0) as u64;
-                wait = wait.min(Duration::from_millis(ms));
-            }
-            std::thread::park_timeout(wait);
+            std::thread::park_timeout(shared.until_next_timer(Duration::from_millis(100)));
         }
         shared.worker_parked.store(false, Ordering::SeqCst);
         idle_since = None;

@@ -281,10 +281,7 @@ impl Input {
 
     fn after_push(&self, r: Result<Pushed>, rows: u64) -> Result<()> {
         match r {
-            Ok(Pushed::Queued) => {
-                self.engine.wake_worker();
-                Ok(())
-            }
+            Ok(Pushed::Queued) => self.engine.published(),
             Ok(Pushed::Dropped) => Ok(()),
             Err(e) => {
                 if e.status == Status::Full {
@@ -349,8 +346,7 @@ impl Input {
             ));
         }
         self.producer.push_watermark(ts_ms, self.timeout)?;
-        self.engine.wake_worker();
-        Ok(())
+        self.engine.published()
     }
 
     /// Ends this input: later pushes fail with EDDY_ERR_CLOSED.
@@ -359,8 +355,7 @@ impl Input {
         self.row_open = false;
         self.producer.push_close(self.timeout)?;
         self.closed = true;
-        self.engine.wake_worker();
-        Ok(())
+        self.engine.published()
     }
 
     pub fn is_closed(&self) -> bool {
@@ -373,7 +368,7 @@ impl Drop for Input {
         if !self.closed && !self.producer.is_sealed() {
             // A freed input ends like a closed one; don't wait long for room.
             let _ = self.producer.push_close(Duration::from_millis(100));
-            self.engine.wake_worker();
+            let _ = self.engine.published();
         }
     }
 }

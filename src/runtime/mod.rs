@@ -19,5 +19,5 @@ pub mod subscription;
 
 pub use engine::Engine;
 pub use input::Input;
-pub use options::{ClockKind, Options, Overflow};
+pub use options::{ClockKind, Options, Overflow, WorkerKind};
 pub use subscription::Subscription;

@@ -43,6 +43,19 @@ pub enum ClockKind {
     Manual,
 }
 
+/// Which thread runs the dataflow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkerKind {
+    /// The engine's own worker thread: a push only queues, so producers
+    /// never wait for a query, at the cost of a hand-off between threads.
+    Thread,
+    /// No engine thread: the host thread that pushes runs the queries on
+    /// what it pushed before the push returns (another producer's rows may
+    /// be run by whichever caller gets there first). No hand-off and no
+    /// thread to schedule, so input to output is the queries' own time.
+    Caller,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
     /// Rows an input queue holds (rounded up to a power of two).
@@ -62,6 +75,7 @@ pub struct Options {
     pub clock: ClockKind,
     /// Longest STRING value accepted from a host, in bytes.
     pub max_string_bytes: usize,
+    pub worker: WorkerKind,
 }
 
 impl Default for Options {
@@ -77,6 +91,7 @@ impl Default for Options {
             idle_spin: Duration::from_micros(50),
             clock: ClockKind::System,
             max_string_bytes: crate::limits::DEFAULT_MAX_STRING_BYTES,
+            worker: WorkerKind::Thread,
         }
     }
 }
@@ -93,6 +108,7 @@ pub const OPTION_KEYS: &[&str] = &[
     "idle_spin_us",
     "clock",
     "max_string_bytes",
+    "worker",
 ];
 
 impl Options {
@@ -148,6 +164,13 @@ impl Options {
                         _ => return Err(bad("system or manual")),
                     }
                 }
+                "worker" => {
+                    o.worker = match value.to_ascii_lowercase().as_str() {
+                        "thread" => WorkerKind::Thread,
+                        "caller" => WorkerKind::Caller,
+                        _ => return Err(bad("thread or caller")),
+                    }
+                }
                 _ => {
                     return Err(Error::invalid(format!(
                         "unknown option '{key}' (known: {})",
@@ -189,6 +212,12 @@ mod tests {
         assert!(e.message.contains("'overflow'") && e.message.contains("'sometimes'"));
         let e = Options::parse("queue_capacity=-1").unwrap_err();
         assert!(e.message.contains("queue_capacity"));
+        let e = Options::parse("worker=none").unwrap_err();
+        assert!(e.message.contains("'worker'") && e.message.contains("thread or caller"));
+        assert_eq!(
+            Options::parse("worker=Caller").unwrap().worker,
+            WorkerKind::Caller
+        );
         let e = Options::parse("clock").unwrap_err();
         assert!(e.message.contains("not key=value"));
     }

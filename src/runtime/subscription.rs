@@ -35,6 +35,9 @@ pub(crate) struct SubShared {
     pub(crate) schema: SchemaRef,
     capacity: usize,
     policy: Overflow,
+    /// worker=caller: `block` never waits here (the reader may be the very
+    /// thread delivering); the runner stops instead while this is full.
+    never_wait: bool,
     stats: Arc<StreamStats>,
     queue: Mutex<Queue>,
     cv: Condvar,
@@ -54,6 +57,7 @@ impl SubShared {
         schema: SchemaRef,
         capacity: usize,
         policy: Overflow,
+        never_wait: bool,
         stats: Arc<StreamStats>,
     ) -> SubShared {
         SubShared {
@@ -62,6 +66,7 @@ impl SubShared {
             schema,
             capacity,
             policy,
+            never_wait,
             stats,
             queue: Mutex::new(Queue {
                 batches: VecDeque::new(),
@@ -79,7 +84,9 @@ impl SubShared {
     }
 
     /// Called by the worker. Applies the overflow policy; under `block` it
-    /// waits for the subscriber to read (the worker holds no engine lock).
+    /// waits for the subscriber to read (the worker holds no engine lock),
+    /// except with worker=caller, where it queues past the capacity and the
+    /// runner stops until the subscriber is read (`is_over_capacity`).
     /// Returns true when the batch was queued.
     pub(crate) fn deliver(&self, batch: RecordBatch) -> bool {
         let n = batch.num_rows();
@@ -92,6 +99,7 @@ impl SubShared {
                 break;
             }
             match self.policy {
+                Overflow::Block if self.never_wait => break,
                 Overflow::Block => q = self.cv.wait(q).unwrap(),
                 Overflow::DropNewest => {
                     self.count_drop(n);
@@ -111,6 +119,15 @@ impl SubShared {
         add(&self.stats.events_out, n as u64);
         self.cv.notify_all();
         true
+    }
+
+    /// A `block` subscriber holding its capacity or more, still read.
+    pub(crate) fn is_over_capacity(&self) -> bool {
+        if self.policy != Overflow::Block {
+            return false;
+        }
+        let q = self.queue.lock().unwrap();
+        q.rows >= self.capacity && !(q.unbounded || q.detached || q.ended)
     }
 
     fn count_drop(&self, n: usize) {
@@ -245,7 +262,29 @@ impl Subscription {
     /// The next result batch; `EndOfStream` once the engine closed and all
     /// was read, `Timeout` when nothing came in time (None = wait forever).
     pub fn next(&self, timeout: Option<Duration>) -> Result<RecordBatch> {
-        self.shared.next(timeout)
+        if self.engine.runner.is_none() {
+            return self.shared.next(timeout);
+        }
+        // worker=caller: this thread may be the one to fire a deadline, or
+        // to run rows held up while this subscriber was full.
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            // A panic ends the subscription: the queue says so below.
+            let _ = self.engine.run_pending();
+            let now = Instant::now();
+            let mut wait = self.engine.until_next_timer(Duration::from_secs(3600));
+            if let Some(d) = deadline {
+                wait = wait.min(d.saturating_duration_since(now));
+            }
+            match self.shared.next(Some(wait)) {
+                Ok(b) => {
+                    let _ = self.engine.run_pending();
+                    return Ok(b);
+                }
+                Err(e) if e.status == Status::Timeout && !deadline.is_some_and(|d| Instant::now() >= d) => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Delivers results to `cb` inside `Engine::poll` from now on.

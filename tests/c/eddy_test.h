@@ -237,8 +237,17 @@ static inline void et_sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
+/* EDDY_TEST_ENGINE_OPTIONS (e.g. "worker=caller") is added to every test
+ * engine's options: the suites run once per way of running the dataflow. */
 static inline eddy_engine *et_open(const char *options) {
     eddy_engine *e = NULL;
+    const char *extra = getenv("EDDY_TEST_ENGINE_OPTIONS");
+    char buf[1024];
+    if (extra && *extra) {
+        int n = snprintf(buf, sizeof buf, "%s;%s", options ? options : "", extra);
+        REQUIRE(n > 0 && (size_t)n < sizeof buf);
+        options = buf;
+    }
     REQUIRE_OK(eddy_engine_open(options, &e, ERR));
     REQUIRE(e != NULL);
     return e;
