@@ -4,7 +4,7 @@
 //! benchmark suite proper, through the C ABI and beside LaminarDB, is
 //! bench/ (see docs/performance.md).
 //!
-//!     cargo run --release --no-default-features --example workload -- w2 arrow 10000000
+//!     cargo run --release --no-default-features --example workload -- w2 arrow 10000000 [options]
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,7 +39,9 @@ fn main() {
         "w3" => W3,
         _ => panic!("workload is w1, w2 or w3"),
     };
-    let e = eddy::Engine::open("").unwrap();
+    // Engine options, e.g. "worker=caller" (profile the pushing thread).
+    let options = args.get(4).map_or("", |s| s.as_str());
+    let e = eddy::Engine::open(options).unwrap();
     e.execute(&format!(
         "CREATE STREAM Trades (symbol STRING, price DOUBLE, volume BIGINT, ts BIGINT) \
          WITH (event_time = 'ts'); {query}"

@@ -175,6 +175,8 @@ if ! skipped sanitize; then
     section "cmake build + ctest (ASan+UBSan)"
     configure_build "$BUILD_ROOT/sanitize" -DEDDY_SANITIZE=ON
     (cd "$BUILD_ROOT/sanitize" && ctest --output-on-failure --no-tests=error -j "$JOBS")
+    (cd "$BUILD_ROOT/sanitize" && EDDY_TEST_ENGINE_OPTIONS=worker=caller \
+        ctest --output-on-failure --no-tests=error -j "$JOBS" -R '^test_')
 fi
 
 # ---------------------------------------------------------------------------
