@@ -60,8 +60,15 @@ def feed(inp, rows, rnd):
         i += size
 
 
-def run_eddy(rows, window, group_extra):
-    with eddy.Engine() as e:
+@pytest.fixture(params=["thread", "caller"])
+def worker(request):
+    """Every comparison runs with the engine's worker thread and with
+    worker=caller (the pushing thread runs the queries)."""
+    return request.param
+
+
+def run_eddy(rows, window, group_extra, worker):
+    with eddy.Engine({"worker": worker}) as e:
         e.execute(
             "CREATE STREAM E (k STRING, v DOUBLE, n BIGINT, ts BIGINT) "
             f"WITH (event_time = 'ts', watermark_delay = {DELAY});"
@@ -113,9 +120,9 @@ def assert_same(got, want):
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_tumbling_matches_duckdb(seed):
+def test_tumbling_matches_duckdb(seed, worker):
     rows = make_rows(seed)
-    got = run_eddy(rows, "'tumbling', INTERVAL '1' SECOND", "")
+    got = run_eddy(rows, "'tumbling', INTERVAL '1' SECOND", "", worker)
     want = run_duckdb(rows, f"""
         SELECT k, (ts // 1000) * 1000 AS ws, (ts // 1000) * 1000 + 1000 AS we, {DUCK_AGGS}
         FROM t GROUP BY k, ws""")
@@ -123,9 +130,9 @@ def test_tumbling_matches_duckdb(seed):
 
 
 @pytest.mark.parametrize("seed", [3])
-def test_sliding_matches_duckdb(seed):
+def test_sliding_matches_duckdb(seed, worker):
     rows = make_rows(seed)
-    got = run_eddy(rows, "'sliding', INTERVAL '1' SECOND, 250", ", window_end")
+    got = run_eddy(rows, "'sliding', INTERVAL '1' SECOND, 250", ", window_end", worker)
     want = run_duckdb(rows, f"""
         SELECT k, s * 250 AS ws, s * 250 + 1000 AS we, {DUCK_AGGS}
         FROM t, range((ts - 1000) // 250 + 1, ts // 250 + 1) AS r(s)
@@ -134,9 +141,9 @@ def test_sliding_matches_duckdb(seed):
 
 
 @pytest.mark.parametrize("seed", [4, 5])
-def test_session_matches_duckdb(seed):
+def test_session_matches_duckdb(seed, worker):
     rows = make_rows(seed)
-    got = run_eddy(rows, f"'session', {GAP}, k", ", window_end")
+    got = run_eddy(rows, f"'session', {GAP}, k", ", window_end", worker)
     want = run_duckdb(rows, f"""
         WITH o AS (
             SELECT *, CASE WHEN ts - lag(ts) OVER (PARTITION BY k ORDER BY ts) < {GAP} THEN 0 ELSE 1 END AS b
@@ -154,7 +161,7 @@ LENGTH_DUCK_AGGS = "count(*), sum(b.v), avg(b.v), min(b.v), max(b.v), sum(b.n), 
 
 
 @pytest.mark.parametrize("length,grouped", [(1, False), (100, False), (7, True), (250, True)])
-def test_length_matches_duckdb(length, grouped):
+def test_length_matches_duckdb(length, grouped, worker):
     """length(n) with aggregates: one row per arriving event, over the last
     n events (with GROUP BY, those of them in the event's group). DuckDB
     computes each event's row by joining it with the events at most n - 1
@@ -170,7 +177,7 @@ def test_length_matches_duckdb(length, grouped):
             "ts": i,
         })
     group = " GROUP BY k" if grouped else ""
-    with eddy.Engine() as e:
+    with eddy.Engine({"worker": worker}) as e:
         e.execute(
             "CREATE STREAM E (k STRING, v DOUBLE, n BIGINT, ts BIGINT);"
             f"INSERT INTO Out SELECT ts, k, {LENGTH_AGGS} FROM E WINDOW('length', {length}){group}"
