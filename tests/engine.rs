@@ -1019,3 +1019,43 @@ fn caller_advance_time_fires_before_it_returns() {
         Status::EndOfStream
     );
 }
+
+/// A consumer thread reading while a producer pushes without pause: the
+/// reader gets results as they come, it is never the one left running the
+/// producer's rows for as long as the producer goes on.
+#[test]
+fn caller_reader_gets_results_while_the_producer_keeps_pushing() {
+    let e = Engine::open("worker=caller").unwrap();
+    e.execute(&format!("{TRADES} INSERT INTO O SELECT volume FROM Trades"))
+        .unwrap();
+    let sub = e.subscribe("O").unwrap();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let (mut before, mut all) = (0usize, 0usize);
+            while all < 300_000 {
+                if let Ok(b) = sub.next(Some(Duration::from_millis(100))) {
+                    all += b.num_rows();
+                    if !done.load(std::sync::atomic::Ordering::SeqCst) {
+                        before += b.num_rows();
+                    }
+                }
+            }
+            before
+        })
+    };
+    let mut inp = e.open_input("Trades").unwrap();
+    for i in 0..300_000i64 {
+        inp.begin_row().unwrap();
+        inp.set_i64(2, i).unwrap();
+        inp.end_row().unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let before = reader.join().unwrap();
+    assert!(
+        before >= 100_000,
+        "the reader got only {before} rows while the pushes went on"
+    );
+    e.close().unwrap();
+}

@@ -1,7 +1,7 @@
 //! The engine: its catalog and dataflow, its worker thread, and the
 //! entry points every host call goes through.
 
-use std::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
@@ -12,7 +12,7 @@ use super::clock::Clock;
 use super::dataflow::{Dataflow, Delivery};
 use super::input::Input;
 use super::options::{Options, WorkerKind};
-use super::queue::{InputQueue, Item};
+use super::queue::{InputQueue, Item, Producer};
 use super::subscription::{SubShared, Subscription};
 use crate::error::{Error, Result, Status};
 use crate::sql;
@@ -45,11 +45,14 @@ pub(crate) struct EngineShared {
     /// The earliest processing-time deadline (ms; i64::MAX: none), for
     /// threads that wait on the engine's behalf (worker=caller).
     next_timer: AtomicI64,
-    /// worker=caller: the dataflow's runner, taken by whichever host
-    /// thread calls in; `requested` is set by every caller that found work
-    /// for it, so the one holding it looks again before letting go.
+    /// worker=caller: the dataflow's runner, taken in turn by the host
+    /// threads that call in.
     pub(crate) runner: Option<Mutex<Runner>>,
-    requested: AtomicBool,
+    /// worker=caller: a `block` subscriber is full and the runner stopped
+    /// for it; whoever reads a subscriber then runs what waits. Set before
+    /// the runner checks its subscribers, so a reader that emptied one
+    /// after the check sees it.
+    stalled: AtomicBool,
 }
 
 impl EngineShared {
@@ -164,47 +167,63 @@ impl EngineShared {
     /// Called after publishing a row, batch, watermark or close: wakes the
     /// worker thread, or (worker=caller) runs the dataflow on this thread.
     #[inline]
-    pub(crate) fn published(&self) -> Result<()> {
+    pub(crate) fn published(&self, producer: &Producer) -> Result<()> {
         if self.runner.is_some() {
-            return self.run_pending();
+            return self.run_for(Some((&producer.q, producer.published_pos())));
         }
         self.wake_worker();
         Ok(())
     }
 
-    /// worker=caller: runs everything the inputs hold on this thread, unless
-    /// another thread is running it, in which case that one will. Fails only
-    /// when the dataflow panicked (the engine is then stopped).
-    pub(crate) fn run_pending(&self) -> Result<()> {
+    /// worker=caller: takes the runner (waiting for the thread that holds
+    /// it, whose run is short: a producer can add at most one item while it
+    /// waits here), then runs until `own`'s item (queue, published position)
+    /// was taken, which another thread may have done meanwhile, or, with no
+    /// item of its own, until the inputs are empty; either way it stops at a
+    /// full `block` subscriber. Fails only when the dataflow panicked (the
+    /// engine is then stopped).
+    pub(crate) fn run_for(&self, own: Option<(&InputQueue, u64)>) -> Result<()> {
         let Some(runner) = &self.runner else {
             return Ok(());
         };
-        self.requested.store(true, Ordering::SeqCst);
-        loop {
-            // With the fence after the holder's unlock below, either this
-            // try_lock sees the lock free, or the holder sees `requested`.
-            fence(Ordering::SeqCst);
-            let Ok(mut r) = runner.try_lock() else {
-                return self.panic_status();
-            };
-            if self.finished.load(Ordering::SeqCst) {
-                return self.panic_status();
-            }
-            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                while self.requested.swap(false, Ordering::SeqCst) {
-                    r.run_until_idle(self);
-                }
-            }));
-            if let Err(p) = ran {
-                end_engine(self, Some(panic_message(p)));
-                return self.panic_status();
-            }
-            drop(r);
-            fence(Ordering::SeqCst);
-            if !self.requested.load(Ordering::SeqCst) {
-                return Ok(());
-            }
+        let mut r = runner.lock().unwrap_or_else(|p| p.into_inner());
+        if self.finished.load(Ordering::SeqCst) {
+            return self.panic_status();
         }
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loop {
+            self.stalled.store(true, Ordering::SeqCst);
+            if r.is_stalled() {
+                return;
+            }
+            self.stalled.store(false, Ordering::SeqCst);
+            if own.is_some_and(|(q, pos)| q.head_pos() >= pos) {
+                return;
+            }
+            if r.step(self) == 0 {
+                return;
+            }
+        }));
+        if let Err(p) = ran {
+            end_engine(self, Some(panic_message(p)));
+            return self.panic_status();
+        }
+        Ok(())
+    }
+
+    /// worker=caller: whether a thread that reads results or waits should
+    /// run the dataflow: a full subscriber held it up, or a deadline is due.
+    pub(crate) fn run_wanted(&self) -> bool {
+        self.runner.is_some()
+            && (self.stalled.load(Ordering::SeqCst)
+                || self.next_timer.load(Ordering::Acquire) <= self.clock.now_ms())
+    }
+
+    /// `run_for(None)` when `run_wanted`.
+    pub(crate) fn run_if_wanted(&self) -> Result<()> {
+        if self.run_wanted() {
+            return self.run_for(None);
+        }
+        Ok(())
     }
 
     /// worker=caller's flush: runs the dataflow here until every input has
@@ -214,7 +233,7 @@ impl EngineShared {
         let tails = self.input_tails();
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
-            self.run_pending()?;
+            self.run_for(None)?;
             if tails.iter().all(|(q, t)| q.head_pos() >= *t) || self.finished.load(Ordering::SeqCst) {
                 return Ok(());
             }
@@ -315,7 +334,7 @@ impl Engine {
             panicked: Mutex::new(None),
             next_timer: AtomicI64::new(i64::MAX),
             runner: caller_runs.then(|| Mutex::new(Runner::new())),
-            requested: AtomicBool::new(false),
+            stalled: AtomicBool::new(false),
         });
         let mut handle = None;
         if shared.runner.is_none() {
@@ -459,7 +478,7 @@ impl Engine {
         loop {
             // worker=caller: due deadlines fire, and rows held up by a full
             // subscriber run once it was read.
-            self.shared.run_pending()?;
+            self.shared.run_if_wanted()?;
             let seq = *self.shared.poll_seq.lock().unwrap();
             let subs: Vec<Arc<SubShared>> = self
                 .shared
@@ -474,6 +493,9 @@ impl Engine {
                 delivered += s.run_callback();
             }
             if delivered > 0 {
+                // worker=caller: the callbacks' reads may have made room
+                // for rows held up.
+                self.shared.run_if_wanted()?;
                 return Ok(delivered);
             }
             let finished = self.shared.finished.load(Ordering::SeqCst);

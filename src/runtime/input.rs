@@ -281,7 +281,7 @@ impl Input {
 
     fn after_push(&self, r: Result<Pushed>, rows: u64) -> Result<()> {
         match r {
-            Ok(Pushed::Queued) => self.engine.published(),
+            Ok(Pushed::Queued) => self.engine.published(&self.producer),
             Ok(Pushed::Dropped) => Ok(()),
             Err(e) => {
                 if e.status == Status::Full {
@@ -346,7 +346,7 @@ impl Input {
             ));
         }
         self.producer.push_watermark(ts_ms, self.timeout)?;
-        self.engine.published()
+        self.engine.published(&self.producer)
     }
 
     /// Ends this input: later pushes fail with EDDY_ERR_CLOSED.
@@ -355,7 +355,7 @@ impl Input {
         self.row_open = false;
         self.producer.push_close(self.timeout)?;
         self.closed = true;
-        self.engine.published()
+        self.engine.published(&self.producer)
     }
 
     pub fn is_closed(&self) -> bool {
@@ -368,7 +368,7 @@ impl Drop for Input {
         if !self.closed && !self.producer.is_sealed() {
             // A freed input ends like a closed one; don't wait long for room.
             let _ = self.producer.push_close(Duration::from_millis(100));
-            let _ = self.engine.published();
+            let _ = self.engine.published(&self.producer);
         }
     }
 }

@@ -758,6 +758,12 @@ impl Producer {
         self.q.tail.load(Ordering::Relaxed) & SEALED != 0
     }
 
+    /// Slots this producer has published: its last item is taken once the
+    /// queue's head reaches it.
+    pub(crate) fn published_pos(&self) -> u64 {
+        self.tail
+    }
+
     /// The cells of the slot at the tail when it is free, for a row to be
     /// written in place; None when the ring is full (the row is staged and
     /// the overflow policy decides when it is committed). A free slot stays

@@ -270,7 +270,7 @@ impl Subscription {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             // A panic ends the subscription: the queue says so below.
-            let _ = self.engine.run_pending();
+            let _ = self.engine.run_if_wanted();
             let now = Instant::now();
             let mut wait = self.engine.until_next_timer(Duration::from_secs(3600));
             if let Some(d) = deadline {
@@ -278,7 +278,8 @@ impl Subscription {
             }
             match self.shared.next(Some(wait)) {
                 Ok(b) => {
-                    let _ = self.engine.run_pending();
+                    // This read may have made room for rows held up.
+                    let _ = self.engine.run_if_wanted();
                     return Ok(b);
                 }
                 Err(e) if e.status == Status::Timeout && !deadline.is_some_and(|d| Instant::now() >= d) => {}
