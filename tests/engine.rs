@@ -847,7 +847,7 @@ fn caller_has_each_result_queued_when_its_push_returns() {
     inp.push_batch(&b).unwrap();
     let b = concat(&drain(&sub)).unwrap();
     assert_eq!(i64s(&b, 1), vec![Some(100), Some(1000)]);
-    // No engine thread was started.
+    // Nothing waits in the input queue for a thread to take it.
     let stats = e.stats_json();
     assert_eq!(stat(&stats, "\"name\":\"Trades\"", "queue_depth"), 0);
     e.close().unwrap();

@@ -13,7 +13,7 @@ use super::dataflow::{Dataflow, Delivery};
 use super::input::Input;
 use super::options::{Options, WorkerKind};
 use super::queue::{InputQueue, Item, Producer};
-use super::subscription::{SubShared, Subscription};
+use super::subscription::{Delivered, SubShared, Subscription};
 use crate::error::{Error, Result, Status};
 use crate::sql;
 
@@ -42,8 +42,9 @@ pub(crate) struct EngineShared {
     next_sub_id: AtomicU64,
     /// A panic inside the worker; the engine is unusable after it.
     panicked: Mutex<Option<String>>,
-    /// The earliest processing-time deadline (ms; i64::MAX: none), for
-    /// threads that wait on the engine's behalf (worker=caller).
+    /// The earliest processing-time deadline of any window or output period
+    /// (ms; i64::MAX: none): the runner's, and worker=caller's waiting
+    /// threads', to wake for.
     next_timer: AtomicI64,
     /// worker=caller: the dataflow's runner, taken in turn by the host
     /// threads that call in.
@@ -126,10 +127,11 @@ impl EngineShared {
     fn deliver(&self, deliveries: &mut Vec<Delivery>, stalled: &mut Vec<Arc<SubShared>>) {
         let mut to_callbacks = false;
         for (sub, batch) in deliveries.drain(..) {
-            if sub.deliver(batch) && sub.has_callback.load(Ordering::Acquire) {
+            let d = sub.deliver(batch);
+            if d != Delivered::Not && sub.has_callback.load(Ordering::Acquire) {
                 to_callbacks = true;
             }
-            if self.runner.is_some() && sub.is_over_capacity() && !stalled.iter().any(|s| s.id == sub.id) {
+            if d == Delivered::Full && !stalled.iter().any(|s| s.id == sub.id) {
                 stalled.push(sub);
             }
         }
@@ -138,9 +140,8 @@ impl EngineShared {
         }
     }
 
-    fn publish_next_timer(&self, t: Option<i64>) -> Option<i64> {
+    fn set_next_timer(&self, t: Option<i64>) {
         self.next_timer.store(t.unwrap_or(i64::MAX), Ordering::Release);
-        t
     }
 
     /// How long a thread waiting on the engine may sleep before a
@@ -190,19 +191,7 @@ impl EngineShared {
         if self.finished.load(Ordering::SeqCst) {
             return self.panic_status();
         }
-        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loop {
-            self.stalled.store(true, Ordering::SeqCst);
-            if r.is_stalled() {
-                return;
-            }
-            self.stalled.store(false, Ordering::SeqCst);
-            if own.is_some_and(|(q, pos)| q.head_pos() >= pos) {
-                return;
-            }
-            if r.step(self) == 0 {
-                return;
-            }
-        }));
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| r.run(self, own)));
         if let Err(p) = ran {
             end_engine(self, Some(panic_message(p)));
             return self.panic_status();
@@ -257,7 +246,7 @@ impl EngineShared {
             return; // stopped by a panic already
         }
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loop {
-            r.run_until_idle(self);
+            r.run(self, None);
             if r.all_drained(self) {
                 r.finish(self);
                 return;
@@ -310,7 +299,8 @@ fn timeout_of(ms: i32) -> Option<Duration> {
 }
 
 impl Engine {
-    /// Opens an engine with `key=value;...` options and starts its worker.
+    /// Opens an engine with `key=value;...` options and starts its worker
+    /// thread (none with worker=caller).
     pub fn open(options: &str) -> Result<Engine> {
         let options = Options::parse(options)?;
         let caller_runs = options.worker == WorkerKind::Caller;
@@ -510,32 +500,26 @@ impl Engine {
                     format!("the engine stopped after a panic: {m}"),
                 ));
             }
-            let mut g = self.shared.poll_seq.lock().unwrap();
+            let g = self.shared.poll_seq.lock().unwrap();
             if *g != seq {
                 continue;
             }
             // worker=caller: nobody else fires processing-time deadlines.
-            let caller_max = self
+            let mut wait = self
                 .shared
                 .runner
                 .as_ref()
                 .map(|_| self.shared.until_next_timer(Duration::from_secs(3600)));
-            match (deadline, caller_max) {
-                (None, None) => {
-                    let _g = self.shared.poll_cv.wait(g).unwrap();
+            if let Some(d) = deadline {
+                let now = Instant::now();
+                if now >= d {
+                    return Ok(0);
                 }
-                _ => {
-                    let now = Instant::now();
-                    let mut wait = caller_max.unwrap_or(Duration::MAX);
-                    if let Some(d) = deadline {
-                        if now >= d {
-                            return Ok(0);
-                        }
-                        wait = wait.min(d - now);
-                    }
-                    g = self.shared.poll_cv.wait_timeout(g, wait).unwrap().0;
-                    drop(g);
-                }
+                wait = Some(wait.map_or(d - now, |w| w.min(d - now)));
+            }
+            match wait {
+                None => drop(self.shared.poll_cv.wait(g).unwrap()),
+                Some(w) => drop(self.shared.poll_cv.wait_timeout(g, w).unwrap()),
             }
         }
     }
@@ -632,8 +616,6 @@ pub(crate) struct Runner {
     gen: u64,
     deliveries: Vec<Delivery>,
     items: Vec<Item>,
-    /// The earliest processing-time deadline of any window or output period.
-    next_timer: Option<i64>,
     /// worker=caller: `block` subscribers left at or over their capacity.
     /// Nothing runs until they are read, so a caller never waits on a
     /// reader that may be itself; rows wait in the input queues instead,
@@ -648,7 +630,6 @@ impl Runner {
             gen: u64::MAX,
             deliveries: Vec::new(),
             items: Vec::new(),
-            next_timer: None,
             stalled: Vec::new(),
         }
     }
@@ -670,10 +651,10 @@ impl Runner {
         // Read after the caller's flush target: a flush that follows
         // advance_time sees the new time applied before it is acknowledged.
         let now = shared.clock.now_ms();
-        if self.next_timer.is_some_and(|t| t <= now) {
+        if shared.next_timer.load(Ordering::Acquire) <= now {
             let mut df = shared.lock_dataflow();
             df.fire_timers(now, &mut self.deliveries);
-            self.next_timer = shared.publish_next_timer(df.next_timer());
+            shared.set_next_timer(df.next_timer());
             drop(df);
             shared.deliver(&mut self.deliveries, &mut self.stalled);
             work += 1;
@@ -699,7 +680,7 @@ impl Runner {
                     }
                 }
             }
-            self.next_timer = shared.publish_next_timer(df.next_timer());
+            shared.set_next_timer(df.next_timer());
             drop(df);
             shared.deliver(&mut self.deliveries, &mut self.stalled);
         }
@@ -715,15 +696,25 @@ impl Runner {
         work
     }
 
-    /// worker=caller: still waiting for a `block` subscriber to be read.
-    fn is_stalled(&mut self) -> bool {
-        self.stalled.retain(|s| s.is_over_capacity());
-        !self.stalled.is_empty()
-    }
-
-    /// Steps until nothing is waiting or a subscriber is full.
-    fn run_until_idle(&mut self, shared: &EngineShared) {
-        while !self.is_stalled() && self.step(shared) > 0 {}
+    /// worker=caller: steps until `own`'s item (queue, published position)
+    /// was taken or, with none, until nothing is waiting; stops at a full
+    /// `block` subscriber, with `EngineShared::stalled` raised.
+    fn run(&mut self, shared: &EngineShared, own: Option<(&InputQueue, u64)>) {
+        loop {
+            if !self.stalled.is_empty() {
+                // Raised before the check: a reader that empties the
+                // subscriber after it sees the flag and runs what waits.
+                shared.stalled.store(true, Ordering::SeqCst);
+                self.stalled.retain(|s| s.is_over_capacity());
+                if !self.stalled.is_empty() {
+                    return;
+                }
+                shared.stalled.store(false, Ordering::SeqCst);
+            }
+            if own.is_some_and(|(q, pos)| q.head_pos() >= pos) || self.step(shared) == 0 {
+                return;
+            }
+        }
     }
 
     /// True once close sealed every input and all of them are drained.

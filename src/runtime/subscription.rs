@@ -29,6 +29,17 @@ struct Queue {
     unbounded: bool,
 }
 
+/// What `SubShared::deliver` did with a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Delivered {
+    /// Dropped by the policy, or nobody reads this subscription any more.
+    Not,
+    Queued,
+    /// Queued, and a `block` subscriber that never waits (worker=caller)
+    /// now holds its capacity or more: the runner stops until it is read.
+    Full,
+}
+
 pub(crate) struct SubShared {
     pub(crate) id: u64,
     pub(crate) stream: String,
@@ -87,13 +98,12 @@ impl SubShared {
     /// waits for the subscriber to read (the worker holds no engine lock),
     /// except with worker=caller, where it queues past the capacity and the
     /// runner stops until the subscriber is read (`is_over_capacity`).
-    /// Returns true when the batch was queued.
-    pub(crate) fn deliver(&self, batch: RecordBatch) -> bool {
+    pub(crate) fn deliver(&self, batch: RecordBatch) -> Delivered {
         let n = batch.num_rows();
         let mut q = self.queue.lock().unwrap();
         loop {
             if q.detached || q.ended {
-                return false;
+                return Delivered::Not;
             }
             if q.unbounded || q.rows == 0 || q.rows + n <= self.capacity {
                 break;
@@ -103,7 +113,7 @@ impl SubShared {
                 Overflow::Block => q = self.cv.wait(q).unwrap(),
                 Overflow::DropNewest => {
                     self.count_drop(n);
-                    return false;
+                    return Delivered::Not;
                 }
                 Overflow::DropOldest => {
                     while q.rows > 0 && q.rows + n > self.capacity {
@@ -118,7 +128,11 @@ impl SubShared {
         q.batches.push_back(batch);
         add(&self.stats.events_out, n as u64);
         self.cv.notify_all();
-        true
+        if self.never_wait && self.policy == Overflow::Block && q.rows >= self.capacity && !q.unbounded {
+            Delivered::Full
+        } else {
+            Delivered::Queued
+        }
     }
 
     /// A `block` subscriber holding its capacity or more, still read.
