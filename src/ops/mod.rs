@@ -5,7 +5,10 @@
 //! snapshot and restore it.
 
 pub mod aggregate;
+pub(crate) mod combine;
 pub mod filter_project;
+pub(crate) mod join;
+pub(crate) mod pattern;
 pub(crate) mod query;
 pub(crate) mod rate;
 pub(crate) mod select;
@@ -29,6 +32,18 @@ pub(crate) trait Operator: Send {
         out: &mut Vec<RecordBatch>,
     ) -> Result<()> {
         self.process(batch, out)
+    }
+
+    /// As `process_at`, for rows of input `port` of a query that reads
+    /// several streams (a join, a pattern).
+    fn process_port(
+        &mut self,
+        _port: usize,
+        batch: &RecordBatch,
+        times: RowTimes<'_>,
+        out: &mut Vec<RecordBatch>,
+    ) -> Result<()> {
+        self.process_at(batch, times, out)
     }
 
     /// Whether `process_at` needs row times (the caller may skip them).

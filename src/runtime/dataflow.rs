@@ -12,10 +12,13 @@ use super::options::{Options, Overflow};
 use super::stats::{add, get, json_str, QueryStats, StreamStats};
 use super::subscription::SubShared;
 use crate::error::{Error, Result};
+use crate::ops::combine::Combine;
 use crate::ops::filter_project::FilterProject;
+use crate::ops::join::Join;
+use crate::ops::pattern::Pattern;
 use crate::ops::query::{StatefulQuery, TimeSettings};
 use crate::ops::{Operator, RowTimes};
-use crate::sql::plan::{OptionValue, StreamOption};
+use crate::sql::plan::{OptionValue, SourcePlan, StreamOption};
 use crate::sql::{Catalog, Plan, QueryPlan};
 
 /// Per-stream settings from `CREATE STREAM ... WITH (...)`, defaulting to the
@@ -78,7 +81,12 @@ pub(crate) struct StreamNode {
 
 pub(crate) struct QueryNode {
     pub sql: String,
-    pub input: usize,
+    /// Every stream the query reads (its ports, in order; a join or a
+    /// pattern may read several).
+    pub inputs: Vec<usize>,
+    /// Several inputs in event time: the least of their watermarks, which
+    /// is the query's time (what was last given to `advance`).
+    pub time: i64,
     pub output: usize,
     pub op: Box<dyn Operator>,
     pub stats: QueryStats,
@@ -129,25 +137,43 @@ impl Dataflow {
                     pending_names.push(key);
                 }
                 Plan::Insert(q) => {
-                    let (inp, out) = (q.input.to_lowercase(), q.output.to_lowercase());
-                    if self.reaches(&out, &inp, &pending_edges) {
+                    let out = q.output.to_lowercase();
+                    let mut settings = Vec::with_capacity(q.inputs.len());
+                    for input in &q.inputs {
+                        let inp = input.to_lowercase();
+                        if self.reaches(&out, &inp, &pending_edges) {
+                            return Err(Error::sql(format!(
+                                "query would form a cycle: '{}' already feeds '{}' ({})",
+                                q.output, input, q.sql
+                            )));
+                        }
+                        settings.push(match self.lookup(input) {
+                            Some(i) => self.streams[i].settings.clone(),
+                            None => pending_settings
+                                .get(&inp)
+                                .cloned()
+                                .unwrap_or_else(|| default_settings(options)),
+                        });
+                    }
+                    for input in &q.inputs {
+                        pending_edges.push((input.to_lowercase(), out.clone()));
+                    }
+                    let event_time = settings[0].event_time.is_some();
+                    if let Some(k) = settings
+                        .iter()
+                        .position(|st| st.event_time.is_some() != event_time)
+                    {
+                        let (et, pt) = if event_time { (0, k) } else { (k, 0) };
                         return Err(Error::sql(format!(
-                            "query would form a cycle: '{}' already feeds '{}' ({})",
-                            q.output, q.input, q.sql
+                            "{}query reads '{}' in event time and '{}' in processing time; the streams \
+                             a join or pattern reads must all have event_time or none ({})",
+                            side_pos(q, pt),
+                            q.inputs[et],
+                            q.inputs[pt],
+                            q.sql
                         )));
                     }
-                    pending_edges.push((inp.clone(), out));
-                    let in_settings = match self.lookup(&q.input) {
-                        Some(i) => self.streams[i].settings.clone(),
-                        None => pending_settings
-                            .get(&inp)
-                            .cloned()
-                            .unwrap_or_else(|| default_settings(options)),
-                    };
-                    built.push(Some(Built::Query(
-                        build_op(q, &in_settings)?,
-                        in_settings.event_time.is_some(),
-                    )));
+                    built.push(Some(Built::Query(build_op(q, &settings)?, event_time)));
                 }
             }
         }
@@ -187,7 +213,11 @@ impl Dataflow {
     }
 
     fn add_query(&mut self, q: QueryPlan, op: Box<dyn Operator>, event_time: bool, options: &Options) {
-        let input = self.lookup(&q.input).expect("analyzer resolved the input");
+        let inputs: Vec<usize> = q
+            .inputs
+            .iter()
+            .map(|i| self.lookup(i).expect("analyzer resolved the input"))
+            .collect();
         let output = match self.lookup(&q.output) {
             Some(o) => o,
             None => self.add_stream(
@@ -199,14 +229,17 @@ impl Dataflow {
         let id = self.queries.len();
         self.queries.push(QueryNode {
             sql: q.sql,
-            input,
+            inputs: inputs.clone(),
+            time: i64::MIN,
             output,
             op,
             stats: QueryStats::default(),
             last_error: None,
             event_time,
         });
-        self.streams[input].readers.push(id);
+        for i in inputs {
+            self.streams[i].readers.push(id);
+        }
     }
 
     /// Whether `to` is reachable from `from` through queries (existing ones
@@ -273,17 +306,22 @@ impl Dataflow {
         let mut produced = Vec::new();
         for qi in 0..self.streams[stream].readers.len() {
             let id = self.streams[stream].readers[qi];
+            let time = self.query_time(id, after);
             let q = &mut self.queries[id];
             add(&q.stats.rows_in, n as u64);
-            let r = if q.op.uses_time() {
+            let r = if q.inputs.len() > 1 {
+                let port = q.inputs.iter().position(|&i| i == stream).unwrap_or(0);
+                q.op.process_port(port, &batch, RowTimes { ts: &ts, wm }, &mut produced)
+            } else if q.op.uses_time() {
                 q.op.process_at(&batch, RowTimes { ts: &ts, wm }, &mut produced)
             } else {
                 q.op.process(&batch, &mut produced)
             };
             // Rows that did not pass WHERE still move event time.
             let r = r.and_then(|_| {
-                if q.event_time && after > before {
-                    q.op.advance(after, &mut produced)
+                if q.event_time && after > before && time > q.time {
+                    q.time = time;
+                    q.op.advance(time, &mut produced)
                 } else {
                     Ok(())
                 }
@@ -323,7 +361,12 @@ impl Dataflow {
         let mut produced = Vec::new();
         for qi in 0..self.streams[stream].readers.len() {
             let id = self.streams[stream].readers[qi];
-            let r = self.queries[id].op.advance(ts, &mut produced);
+            let time = self.query_time(id, ts);
+            if time <= self.queries[id].time {
+                continue;
+            }
+            self.queries[id].time = time;
+            let r = self.queries[id].op.advance(time, &mut produced);
             self.after_op(id, r, &mut produced, now, out);
         }
     }
@@ -373,7 +416,22 @@ impl Dataflow {
         self.queries
             .iter()
             .filter(|q| q.output == stream)
-            .all(|q| self.streams[q.input].ended)
+            .all(|q| q.inputs.iter().all(|&i| self.streams[i].ended))
+    }
+
+    /// The event time of query `id` once one of its inputs reached
+    /// `watermark`: that watermark for a one-input query, else the least
+    /// watermark of its inputs (a row of the slowest input may still come).
+    fn query_time(&self, id: usize, watermark: i64) -> i64 {
+        let q = &self.queries[id];
+        if q.inputs.len() == 1 {
+            return watermark;
+        }
+        q.inputs
+            .iter()
+            .map(|&i| self.streams[i].clock.watermark)
+            .min()
+            .unwrap_or(watermark)
     }
 
     fn end_stream(&mut self, stream: usize, now: i64, out: &mut Vec<Delivery>) {
@@ -397,6 +455,10 @@ impl Dataflow {
         let mut produced = Vec::new();
         for qi in 0..self.streams[stream].readers.len() {
             let id = self.streams[stream].readers[qi];
+            // A query reading several streams finishes with the last of them.
+            if !self.queries[id].inputs.iter().all(|&i| self.streams[i].ended) {
+                continue;
+            }
             let r = self.queries[id].op.finish(&mut produced);
             self.after_op(id, r, &mut produced, now, out);
         }
@@ -410,7 +472,7 @@ impl Dataflow {
         let n = self.streams.len();
         let mut indegree = vec![0usize; n];
         for q in &self.queries {
-            indegree[q.output] += 1;
+            indegree[q.output] += q.inputs.len();
         }
         let mut ready: Vec<usize> = (0..n).filter(|&s| indegree[s] == 0).collect();
         let mut order = Vec::with_capacity(n);
@@ -473,7 +535,13 @@ impl Dataflow {
                 "{{\"id\":{},\"sql\":{},\"input\":{},\"output\":{},\"rows_in\":{},\"rows_out\":{},\"errors\":{},\"last_error\":{},\"late\":{},\"state_bytes\":{}}}",
                 i,
                 json_str(&q.sql),
-                json_str(&self.streams[q.input].name),
+                json_str(
+                    &q.inputs
+                        .iter()
+                        .map(|&i| self.streams[i].name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
                 json_str(&self.streams[q.output].name),
                 get(&q.stats.rows_in),
                 get(&q.stats.rows_out),
@@ -507,7 +575,35 @@ enum Built {
 
 /// The operator a query runs: stateless filter/projection, or the general
 /// windowed pipeline.
-fn build_op(q: &QueryPlan, input: &StreamSettings) -> Result<Box<dyn Operator>> {
+fn build_op(q: &QueryPlan, inputs: &[StreamSettings]) -> Result<Box<dyn Operator>> {
+    let tail = build_tail(q, &inputs[0])?;
+    Ok(match &q.source {
+        SourcePlan::Stream => tail,
+        SourcePlan::Join(j) => {
+            let lateness: Vec<i64> = inputs.iter().map(|s| s.allowed_lateness).collect();
+            let event_time = inputs[0].event_time.is_some();
+            Box::new(Combine::new(
+                Box::new(Join::new(j, &q.input_schema, &lateness, event_time)?),
+                tail,
+            ))
+        }
+        SourcePlan::Pattern(p) => Box::new(Combine::new(Box::new(Pattern::new(p, &q.input_schema)?), tail)),
+    })
+}
+
+/// "line L:C: " of the stream a join or pattern reads at `port`, if known.
+fn side_pos(q: &QueryPlan, port: usize) -> String {
+    let side = match &q.source {
+        SourcePlan::Stream => None,
+        SourcePlan::Join(j) => j.sides.iter().map(|s| &s.side).find(|s| s.port == port),
+        SourcePlan::Pattern(p) => p.elements.iter().map(|e| &e.side).find(|s| s.port == port),
+    };
+    side.map_or(String::new(), |s| format!("line {}:{}: ", s.line, s.column))
+}
+
+/// What a query runs over the rows its source makes: the stateless
+/// filter/projection or the windowed pipeline.
+fn build_tail(q: &QueryPlan, input: &StreamSettings) -> Result<Box<dyn Operator>> {
     let in_schema = q.input_schema.clone();
     if q.is_stateless() {
         return Ok(Box::new(FilterProject::new(

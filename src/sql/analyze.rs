@@ -34,8 +34,9 @@ use crate::sql::ast::OutputEvents;
 use crate::sql::ast::{self, Insert, Name, Pos, SelectItem, Source, SqlExpr, Statement, StatementKind};
 use crate::sql::parser::interval_ms;
 use crate::sql::plan::{
-    first_aggregate_index, window_start_index, AggCall, AggregatePlan, CreateStream, OutputRate, Plan,
-    QueryPlan, SortExpr, SortKey, StreamOption,
+    first_aggregate_index, window_start_index, AggCall, AggregatePlan, CreateStream, JoinPlan, JoinSidePlan,
+    JoinWindow, OutputRate, PatternElementPlan, PatternPlan, Plan, QueryPlan, SidePlan, SortExpr, SortKey,
+    SourcePlan, StreamOption, WindowPlan,
 };
 use crate::sql::window;
 use crate::sql::Catalog;
@@ -138,34 +139,52 @@ impl Analyzer<'_> {
 
     fn insert(&mut self, sql: String, ins: Insert) -> Result<Plan> {
         let q = &ins.query;
-        let Source::Stream(from) = &q.from;
-        let Some((input, in_schema)) = self.lookup(&from.name.value) else {
-            return Err(Error::not_found(format!(
-                "{}: unknown stream '{}'",
-                from.name.pos, from.name.value
-            )));
-        };
-        if ins.target.matches(&input) {
-            return Err(Error::sql(format!(
-                "{}: query reads and writes stream '{}'; a query cannot insert into its own input",
-                ins.target.pos, ins.target.value
-            )));
+        let source = self.source(&q.from)?;
+        let Sources {
+            sides,
+            window,
+            mut plan,
+            names,
+        } = source;
+        for (name, pos) in &names {
+            if ins.target.matches(name) {
+                return Err(Error::sql(format!(
+                    "{}: query reads and writes stream '{}'; a query cannot insert into its own input \
+                     (read at {pos})",
+                    ins.target.pos, ins.target.value
+                )));
+            }
         }
-        let window = match &from.window {
-            Some(w) => Some(window::analyze(w, &input, &in_schema)?),
-            None => None,
+        let input = names[0].0.clone();
+        let in_schema: SchemaRef = if sides.len() == 1 {
+            sides[0].schema.clone()
+        } else {
+            // Qualified names (`a.k`), for plans and EXPLAIN; expressions
+            // refer to columns by index.
+            let fields: Vec<Field> = sides
+                .iter()
+                .flat_map(|s| {
+                    s.schema.fields().iter().map(|f| {
+                        f.as_ref()
+                            .clone()
+                            .with_name(format!("{}.{}", s.label(), f.name()))
+                    })
+                })
+                .collect();
+            Arc::new(Schema::new(fields))
         };
         let bounds = window.as_ref().is_some_and(|w| w.has_bounds());
         let calls = RefCell::new(Vec::new());
         // Row-level scope: WHERE, GROUP BY (no aggregates).
         let scope = Scope {
-            stream: &input,
-            alias: from.alias.as_ref(),
-            schema: &in_schema,
+            sides: &sides,
+            visible: sides.len(),
+            home: None,
             bounds: false,
             aggs: None,
             in_agg: Cell::new(false),
         };
+        self.source_conditions(&q.from, &scope, &mut plan)?;
         // Selection scope: SELECT, HAVING, ORDER BY (aggregates allowed).
         let sel = Scope {
             bounds,
@@ -191,10 +210,10 @@ impl Analyzer<'_> {
         let mut cols: Vec<(String, Expr, Pos)> = Vec::new();
         for item in &q.items {
             match item {
-                SelectItem::Wildcard { pos } => sel.push_all(&mut cols, *pos),
+                SelectItem::Wildcard { pos } => sel.push_all(&mut cols, None, *pos),
                 SelectItem::QualifiedWildcard { qualifier } => {
-                    sel.check_qualifier(qualifier.value.as_str(), qualifier.pos)?;
-                    sel.push_all(&mut cols, qualifier.pos);
+                    let side = sel.side_of(qualifier.value.as_str(), qualifier.pos)?;
+                    sel.push_all(&mut cols, Some(side), qualifier.pos);
                 }
                 SelectItem::Expr { expr, alias } => {
                     let e = sel.expr(&expr.expr, expr.pos)?;
@@ -347,7 +366,9 @@ impl Analyzer<'_> {
         Ok(Plan::Insert(QueryPlan {
             sql,
             input,
+            inputs: names.into_iter().map(|(n, _)| n).collect(),
             input_schema: in_schema.clone(),
+            source: plan,
             output,
             output_schema,
             create_output,
@@ -362,6 +383,336 @@ impl Analyzer<'_> {
             events: ins.events,
             output_rate,
         }))
+    }
+}
+
+/// What a query's FROM reads, resolved.
+struct Sources {
+    sides: Vec<Side>,
+    window: Option<WindowPlan>,
+    plan: SourcePlan,
+    /// The distinct streams read (the query's ports), with where each was
+    /// first named.
+    names: Vec<(String, Pos)>,
+}
+
+/// Most events one pattern may name.
+const MAX_PATTERN_ELEMENTS: usize = 32;
+
+impl Analyzer<'_> {
+    fn stream(&self, name: &Name) -> Result<(String, SchemaRef)> {
+        self.lookup(&name.value)
+            .ok_or_else(|| Error::not_found(format!("{}: unknown stream '{}'", name.pos, name.value)))
+    }
+
+    fn source(&self, from: &Source) -> Result<Sources> {
+        match from {
+            Source::Stream(r) => {
+                let (input, schema) = self.stream(&r.name)?;
+                let window = match &r.window {
+                    Some(w) => Some(window::analyze(w, &input, &schema)?),
+                    None => None,
+                };
+                Ok(Sources {
+                    sides: vec![Side {
+                        stream: input.clone(),
+                        alias: r.alias.clone(),
+                        schema,
+                        offset: 0,
+                    }],
+                    window,
+                    plan: SourcePlan::Stream,
+                    names: vec![(input, r.name.pos)],
+                })
+            }
+            Source::Join(j) => self.join(j),
+            Source::Pattern(p) => self.pattern(p),
+        }
+    }
+
+    fn join(&self, j: &ast::JoinSource) -> Result<Sources> {
+        if j.kind != ast::JoinKind::Inner {
+            let k = match j.kind {
+                ast::JoinKind::Left => "LEFT",
+                ast::JoinKind::Right => "RIGHT",
+                _ => "FULL",
+            };
+            return Err(Error::sql(format!(
+                "{}: {k} OUTER JOIN is not supported yet; use [INNER] JOIN",
+                j.pos
+            )));
+        }
+        let mut sides = Vec::with_capacity(2);
+        let mut plans = Vec::with_capacity(2);
+        let mut names: Vec<(String, Pos)> = Vec::new();
+        let mut offset = 0;
+        for r in [&j.left, &j.right] {
+            let (stream, schema) = self.stream(&r.name)?;
+            if names.iter().any(|(n, _)| *n == stream) {
+                return Err(Error::sql(format!(
+                    "{}: a stream joined with itself is not supported yet; insert it into a second \
+                     stream and join the two",
+                    r.name.pos
+                )));
+            }
+            let window = match &r.window {
+                None => JoinWindow::None,
+                Some(w) => match window::analyze(w, &stream, &schema)? {
+                    WindowPlan::Length(n) => JoinWindow::Length(n),
+                    WindowPlan::Time(ms) => JoinWindow::Time(ms),
+                    _ => {
+                        return Err(Error::sql(format!(
+                            "{}: a join side takes WINDOW('time', duration) or WINDOW('length', n); \
+                             '{}' is not supported in joins yet",
+                            w.kind.pos, w.kind.value
+                        )))
+                    }
+                },
+            };
+            if let (Some(a), Some(b)) = (&r.alias, sides.first().and_then(|s: &Side| s.alias.as_ref())) {
+                if a.matches(&b.value) {
+                    return Err(Error::sql(format!(
+                        "{}: both sides of the join are called '{}'",
+                        a.pos, a.value
+                    )));
+                }
+            }
+            let width = schema.fields().len();
+            plans.push(JoinSidePlan {
+                side: SidePlan {
+                    stream: stream.clone(),
+                    port: names.len(),
+                    schema: schema.clone(),
+                    offset,
+                    line: r.name.pos.line,
+                    column: r.name.pos.column,
+                },
+                window,
+                filter: None,
+            });
+            names.push((stream.clone(), r.name.pos));
+            sides.push(Side {
+                stream,
+                alias: r.alias.clone(),
+                schema,
+                offset,
+            });
+            offset += width;
+        }
+        let right = plans.pop().unwrap();
+        let left = plans.pop().unwrap();
+        Ok(Sources {
+            sides,
+            window: None,
+            plan: SourcePlan::Join(JoinPlan {
+                sides: [left, right],
+                on: Expr::Literal(Scalar::Bool(true)),
+                keys: Vec::new(),
+            }),
+            names,
+        })
+    }
+
+    fn pattern(&self, p: &ast::PatternSource) -> Result<Sources> {
+        if p.elements.len() > MAX_PATTERN_ELEMENTS {
+            return Err(Error::sql(format!(
+                "{}: a pattern names at most {MAX_PATTERN_ELEMENTS} events, this one {}",
+                p.pos,
+                p.elements.len()
+            )));
+        }
+        let mut sides: Vec<Side> = Vec::new();
+        let mut elements = Vec::new();
+        let mut names: Vec<(String, Pos)> = Vec::new();
+        let mut offset = 0;
+        for (k, e) in p.elements.iter().enumerate() {
+            if let Some(at) = e.every {
+                if k > 0 {
+                    return Err(Error::sql(format!(
+                        "{at}: EVERY is supported only on the pattern's first event"
+                    )));
+                }
+            }
+            if let Some(prev) = sides
+                .iter()
+                .find(|s| s.alias.as_ref().is_some_and(|a| a.matches(&e.alias.value)))
+            {
+                return Err(Error::sql(format!(
+                    "{}: event alias '{}' is used twice in the pattern (first at {})",
+                    e.alias.pos,
+                    e.alias.value,
+                    prev.alias.as_ref().unwrap().pos
+                )));
+            }
+            let (stream, schema) = self.stream(&e.stream)?;
+            let port = match names.iter().position(|(n, _)| *n == stream) {
+                Some(i) => i,
+                None => {
+                    names.push((stream.clone(), e.stream.pos));
+                    names.len() - 1
+                }
+            };
+            let width = schema.fields().len();
+            elements.push(PatternElementPlan {
+                side: SidePlan {
+                    stream: stream.clone(),
+                    port,
+                    schema: schema.clone(),
+                    offset,
+                    line: e.stream.pos.line,
+                    column: e.stream.pos.column,
+                },
+                own: None,
+                keys: Vec::new(),
+                residual: None,
+            });
+            sides.push(Side {
+                stream,
+                alias: Some(e.alias.clone()),
+                schema,
+                offset,
+            });
+            offset += width;
+        }
+        Ok(Sources {
+            sides,
+            window: None,
+            plan: SourcePlan::Pattern(PatternPlan {
+                every: p.elements[0].every.is_some(),
+                within: p.within.map(|(ms, _)| ms),
+                elements,
+            }),
+            names,
+        })
+    }
+
+    /// Analyzes a join's ON and a pattern's event conditions, splitting them
+    /// into what reads one side (checked before anything is kept), equality
+    /// keys (to find candidates by hash) and the rest.
+    fn source_conditions(&self, from: &Source, scope: &Scope, plan: &mut SourcePlan) -> Result<()> {
+        match (from, plan) {
+            (Source::Join(j), SourcePlan::Join(jp)) => {
+                let on = scope.condition(&j.on, "ON")?;
+                let ranges = [side_range(&scope.sides[0]), side_range(&scope.sides[1])];
+                let mut own: [Vec<Expr>; 2] = [Vec::new(), Vec::new()];
+                let mut rest = Vec::new();
+                for c in conjuncts(on) {
+                    let m = [reads(&c, &ranges[0]), reads(&c, &ranges[1])];
+                    let other = reads_outside(&c, &ranges);
+                    match (m, other) {
+                        ([true, false], false) => own[0].push(c),
+                        ([false, true], false) => own[1].push(c),
+                        _ => {
+                            if let Some((l, r)) = equality(&c, &ranges[0], &ranges[1]) {
+                                jp.keys.push((l, r));
+                            }
+                            rest.push(c);
+                        }
+                    }
+                }
+                for (side, o) in jp.sides.iter_mut().zip(own) {
+                    side.filter = and_all(o);
+                }
+                jp.on = and_all(rest).unwrap_or(Expr::Literal(Scalar::Bool(true)));
+                Ok(())
+            }
+            (Source::Pattern(p), SourcePlan::Pattern(pp)) => {
+                for (k, e) in p.elements.iter().enumerate() {
+                    let Some(c) = &e.condition else { continue };
+                    let s = Scope {
+                        visible: k + 1,
+                        home: Some(k),
+                        ..scope.clone()
+                    };
+                    let cond = s.condition(c, "pattern condition")?;
+                    let mine = side_range(&scope.sides[k]);
+                    let before = 0..mine.start;
+                    let el = &mut pp.elements[k];
+                    let (mut own, mut rest) = (Vec::new(), Vec::new());
+                    for c in conjuncts(cond) {
+                        if !reads(&c, &before) {
+                            own.push(c);
+                        } else {
+                            if let Some((a, b)) = equality(&c, &mine, &before) {
+                                el.keys.push((a, b));
+                            }
+                            rest.push(c);
+                        }
+                    }
+                    el.own = and_all(own);
+                    el.residual = and_all(rest);
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The columns of a side in the combined row.
+fn side_range(s: &Side) -> std::ops::Range<usize> {
+    s.offset..s.offset + s.schema.fields().len()
+}
+
+/// The AND-ed parts of a condition.
+fn conjuncts(e: Expr) -> Vec<Expr> {
+    match e {
+        Expr::Binary {
+            op: BinaryOp::And,
+            left,
+            right,
+        } => {
+            let mut v = conjuncts(*left);
+            v.extend(conjuncts(*right));
+            v
+        }
+        e => vec![e],
+    }
+}
+
+fn and_all(parts: Vec<Expr>) -> Option<Expr> {
+    parts.into_iter().reduce(|a, b| bin(BinaryOp::And, a, b))
+}
+
+/// Whether `e` reads any column in `r`.
+fn reads(e: &Expr, r: &std::ops::Range<usize>) -> bool {
+    let mut hit = false;
+    e.for_each_column(&mut |c| hit |= r.contains(&c));
+    hit
+}
+
+/// Whether `e` reads a column outside both ranges (the window columns).
+fn reads_outside(e: &Expr, rs: &[std::ops::Range<usize>; 2]) -> bool {
+    let mut hit = false;
+    e.for_each_column(&mut |c| hit |= !rs[0].contains(&c) && !rs[1].contains(&c));
+    hit
+}
+
+/// `a = b` with one side reading only columns of `x` (and some) and the
+/// other only of `y`: (the x part, the y part).
+fn equality(e: &Expr, x: &std::ops::Range<usize>, y: &std::ops::Range<usize>) -> Option<(Expr, Expr)> {
+    let Expr::Binary {
+        op: BinaryOp::Eq,
+        left,
+        right,
+    } = e
+    else {
+        return None;
+    };
+    let only = |e: &Expr, r: &std::ops::Range<usize>| {
+        let (mut any, mut all) = (false, true);
+        e.for_each_column(&mut |c| {
+            any = true;
+            all &= r.contains(&c);
+        });
+        any && all
+    };
+    if only(left, x) && only(right, y) {
+        Some((left.as_ref().clone(), right.as_ref().clone()))
+    } else if only(right, x) && only(left, y) {
+        Some((right.as_ref().clone(), left.as_ref().clone()))
+    } else {
+        None
     }
 }
 
@@ -550,13 +901,45 @@ fn plural(n: usize) -> &'static str {
 
 // ---- name resolution and expressions --------------------------------------
 
-/// The stream a query reads, as seen by its expressions.
+/// One stream a query reads (a join side, a pattern element), as seen by
+/// its expressions: its columns sit at `offset` in the query's row layout.
+#[derive(Clone)]
+struct Side {
+    /// Canonical (declared) stream name.
+    stream: String,
+    alias: Option<Name>,
+    schema: SchemaRef,
+    offset: usize,
+}
+
+impl Side {
+    fn find(&self, name: &str) -> Option<(usize, &Field)> {
+        self.schema
+            .fields()
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.name().eq_ignore_ascii_case(name))
+            .map(|(i, f)| (self.offset + i, f.as_ref()))
+    }
+
+    fn label(&self) -> String {
+        match &self.alias {
+            Some(a) => a.value.clone(),
+            None => self.stream.clone(),
+        }
+    }
+}
+
+/// The streams a query reads, as seen by its expressions.
 #[derive(Clone)]
 struct Scope<'s> {
-    /// Canonical (declared) stream name.
-    stream: &'s str,
-    alias: Option<&'s Name>,
-    schema: &'s SchemaRef,
+    sides: &'s [Side],
+    /// Sides an expression here may name: a pattern element's condition sees
+    /// itself and the elements before it.
+    visible: usize,
+    /// Where a bare column name is looked up first (a pattern element's own
+    /// columns); None: in every visible side, and it must be in one only.
+    home: Option<usize>,
     /// `window_start` and `window_end` are defined (batch time windows).
     bounds: bool,
     /// Where aggregate calls are collected, when they are allowed here.
@@ -566,6 +949,13 @@ struct Scope<'s> {
 }
 
 impl Scope<'_> {
+    /// Columns of the query's row layout (every side's, in order).
+    fn width(&self) -> usize {
+        self.sides
+            .last()
+            .map_or(0, |s| s.offset + s.schema.fields().len())
+    }
+
     /// A boolean condition (WHERE, HAVING); NULL literal counts as BOOL.
     fn condition(&self, w: &ast::ExprAt, clause: &str) -> Result<Expr> {
         let e = self.expr(&w.expr, w.pos)?;
@@ -598,7 +988,7 @@ impl Scope<'_> {
             ))));
         }
         Some(Ok(Expr::Column {
-            index: window_start_index(self.schema.fields().len()) + offset,
+            index: window_start_index(self.width()) + offset,
             data_type: timestamp(),
         }))
     }
@@ -674,83 +1064,161 @@ impl Scope<'_> {
             }
         };
         Ok(Expr::Column {
-            index: first_aggregate_index(self.schema.fields().len()) + i,
+            index: first_aggregate_index(self.width()) + i,
             data_type: result_type,
         })
     }
 
-    fn qualifier_ok(&self, q: &str) -> bool {
-        q.eq_ignore_ascii_case(self.stream) || self.alias.is_some_and(|a| a.matches(q))
-    }
-
-    fn check_qualifier(&self, q: &str, pos: Pos) -> Result<()> {
-        if self.qualifier_ok(q) {
-            return Ok(());
+    /// The side a qualifier names: an alias, else a stream name read once.
+    fn side_of(&self, q: &str, pos: Pos) -> Result<usize> {
+        let mut hits: Vec<usize> = (0..self.sides.len())
+            .filter(|&i| self.sides[i].alias.as_ref().is_some_and(|a| a.matches(q)))
+            .collect();
+        if hits.is_empty() {
+            hits = (0..self.sides.len())
+                .filter(|&i| self.sides[i].stream.eq_ignore_ascii_case(q))
+                .collect();
         }
-        let known = match self.alias {
-            Some(a) => format!("'{}' or its alias '{}'", self.stream, a.value),
-            None => format!("'{}'", self.stream),
-        };
-        Err(Error::sql(format!(
-            "{pos}: unknown stream or alias '{q}'; the query reads {known}"
-        )))
+        match hits.as_slice() {
+            [i] if *i < self.visible => Ok(*i),
+            [i] => Err(Error::sql(format!(
+                "{pos}: '{}' is matched after this element of the pattern; a condition may name \
+                 only the element itself and those before it",
+                self.sides[*i].label()
+            ))),
+            [] => {
+                let known: Vec<String> = self
+                    .sides
+                    .iter()
+                    .map(|s| match &s.alias {
+                        Some(a) if self.sides.len() == 1 => {
+                            format!("'{}' or its alias '{}'", s.stream, a.value)
+                        }
+                        Some(a) => format!("'{}'", a.value),
+                        None => format!("'{}'", s.stream),
+                    })
+                    .collect();
+                Err(Error::sql(format!(
+                    "{pos}: unknown stream or alias '{q}'; the query reads {}",
+                    known.join(" and ")
+                )))
+            }
+            _ => Err(Error::sql(format!(
+                "{pos}: '{q}' names more than one stream of the query; use the aliases"
+            ))),
+        }
     }
 
-    fn find(&self, name: &str) -> Option<(usize, &Field)> {
-        self.schema
-            .fields()
-            .iter()
-            .enumerate()
-            .find(|(_, f)| f.name().eq_ignore_ascii_case(name))
-            .map(|(i, f)| (i, f.as_ref()))
+    /// The column `id` (of side `qualifier`, if given): its index in the row
+    /// layout and field.
+    fn find(&self, qualifier: Option<usize>, id: &str) -> std::result::Result<(usize, &Field), Vec<usize>> {
+        if let Some(q) = qualifier {
+            return self.sides[q].find(id).ok_or_else(Vec::new);
+        }
+        if let Some(h) = self.home {
+            if let Some(hit) = self.sides[h].find(id) {
+                return Ok(hit);
+            }
+        }
+        let hits: Vec<usize> = (0..self.visible)
+            .filter(|&i| self.sides[i].find(id).is_some())
+            .collect();
+        match hits.as_slice() {
+            [i] => Ok(self.sides[*i].find(id).unwrap()),
+            _ => Err(hits),
+        }
     }
 
     fn column(&self, qualifier: Option<&sq::Ident>, id: &sq::Ident, at: Pos) -> Result<Expr> {
-        if let Some(q) = qualifier {
-            self.check_qualifier(&q.value, ident_pos(q, at))?;
-        }
-        match self.find(&id.value) {
-            Some((index, f)) => Ok(Expr::Column {
+        let side = match qualifier {
+            Some(q) => Some(self.side_of(&q.value, ident_pos(q, at))?),
+            None => None,
+        };
+        match self.find(side, &id.value) {
+            Ok((index, f)) => Ok(Expr::Column {
                 index,
                 data_type: f.data_type().clone(),
             }),
-            None if self.window_column(&id.value, at).is_some() => {
-                self.window_column(&id.value, ident_pos(id, at)).unwrap()
-            }
-            None => {
-                let names: Vec<&str> = self.schema.fields().iter().map(|f| f.name().as_str()).collect();
+            Err(hits) if hits.len() > 1 => {
+                let names: Vec<String> = hits
+                    .iter()
+                    .map(|&i| format!("'{}'", self.sides[i].label()))
+                    .collect();
                 Err(Error::sql(format!(
-                    "{}: unknown column '{}' in stream '{}' (columns: {})",
+                    "{}: column '{}' is ambiguous: {} all have it; qualify it (as in {}.{})",
                     ident_pos(id, at),
                     id.value,
-                    self.stream,
+                    names.join(" and "),
+                    self.sides[hits[0]].label(),
+                    id.value
+                )))
+            }
+            Err(_) if side.is_none() && self.window_column(&id.value, at).is_some() => {
+                self.window_column(&id.value, ident_pos(id, at)).unwrap()
+            }
+            Err(_) => {
+                let sides: Vec<&Side> = match side {
+                    Some(i) => vec![&self.sides[i]],
+                    None => self.sides[..self.visible].iter().collect(),
+                };
+                let names: Vec<String> = sides
+                    .iter()
+                    .flat_map(|s| {
+                        let qualify = self.sides.len() > 1;
+                        s.schema.fields().iter().map(move |f| {
+                            if qualify {
+                                format!("{}.{}", s.label(), f.name())
+                            } else {
+                                f.name().clone()
+                            }
+                        })
+                    })
+                    .collect();
+                let what = match sides.as_slice() {
+                    [s] if self.sides.len() == 1 => format!("stream '{}'", s.stream),
+                    [s] => format!("'{}' (stream '{}')", s.label(), s.stream),
+                    _ => "the query's streams".to_string(),
+                };
+                Err(Error::sql(format!(
+                    "{}: unknown column '{}' in {what} (columns: {})",
+                    ident_pos(id, at),
+                    id.value,
                     names.join(", ")
                 )))
             }
         }
     }
 
-    fn push_all(&self, cols: &mut Vec<(String, Expr, Pos)>, pos: Pos) {
-        for (index, f) in self.schema.fields().iter().enumerate() {
-            cols.push((
-                f.name().clone(),
-                Expr::Column {
-                    index,
-                    data_type: f.data_type().clone(),
-                },
-                pos,
-            ));
+    /// Every column of the visible sides (`*`), or of one side (`q.*`).
+    fn push_all(&self, cols: &mut Vec<(String, Expr, Pos)>, only: Option<usize>, pos: Pos) {
+        for (i, side) in self.sides[..self.visible].iter().enumerate() {
+            if only.is_some_and(|o| o != i) {
+                continue;
+            }
+            for (k, f) in side.schema.fields().iter().enumerate() {
+                cols.push((
+                    f.name().clone(),
+                    Expr::Column {
+                        index: side.offset + k,
+                        data_type: f.data_type().clone(),
+                    },
+                    pos,
+                ));
+            }
         }
     }
 
     /// The declared name of a bare column reference (`c` or `s.c`).
     fn bare_column_name(&self, e: &SqlExpr) -> Option<String> {
-        let id = match e {
-            SqlExpr::Identifier(id) => id,
-            SqlExpr::CompoundIdentifier(parts) if parts.len() == 2 => &parts[1],
+        let (side, id) = match e {
+            SqlExpr::Identifier(id) => (None, id),
+            SqlExpr::CompoundIdentifier(parts) if parts.len() == 2 => (
+                Some(self.side_of(&parts[0].value, Pos::default()).ok()?),
+                &parts[1],
+            ),
             _ => return None,
         };
-        self.find(&id.value).map(|(_, f)| f.name().clone())
+        self.find(side, &id.value).ok().map(|(_, f)| f.name().clone())
     }
 
     fn expr(&self, e: &SqlExpr, at: Pos) -> Result<Expr> {

@@ -190,10 +190,52 @@ pub enum Every {
     Interval(i64),
 }
 
-/// What a query reads. Joins and `PATTERN (...)` become further variants.
+/// What a query reads: one stream, a join of two, or a pattern over events
+/// of one or more streams.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Source {
     Stream(StreamRef),
+    Join(Box<JoinSource>),
+    Pattern(PatternSource),
+}
+
+/// `left [INNER] JOIN right ON condition`; each side may have a window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JoinSource {
+    pub left: StreamRef,
+    pub right: StreamRef,
+    pub kind: JoinKind,
+    pub on: ExprAt,
+    /// Where the join keyword (`JOIN`, `INNER`, `LEFT`, ...) starts.
+    pub pos: Pos,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    Left,
+    Right,
+    Full,
+}
+
+/// `PATTERN ([EVERY] a=S[cond] -> b=T[cond] -> ...) [WITHIN INTERVAL ...]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PatternSource {
+    /// Where PATTERN starts.
+    pub pos: Pos,
+    pub elements: Vec<PatternElement>,
+    /// WITHIN, in milliseconds, and where it was written.
+    pub within: Option<(i64, Pos)>,
+}
+
+/// One step of a pattern: `[EVERY] alias=Stream[condition]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PatternElement {
+    /// Where EVERY was written, when it was.
+    pub every: Option<Pos>,
+    pub alias: Name,
+    pub stream: Name,
+    pub condition: Option<ExprAt>,
 }
 
 /// `name [[AS] alias] [WINDOW('kind', args...) [[AS] alias]]`.

@@ -11,7 +11,7 @@ pub mod window;
 use arrow::datatypes::SchemaRef;
 
 use crate::error::Result;
-pub use plan::{CreateStream, Plan, QueryPlan};
+pub use plan::{CreateStream, Plan, QueryPlan, SourcePlan};
 
 /// What the analyzer needs to know about existing streams.
 pub trait Catalog {

@@ -40,8 +40,9 @@ use crate::limits::MAX_EXPR_DEPTH;
 /// What `parse` returns (defined in `ast`).
 pub use crate::sql::ast::Statement;
 use crate::sql::ast::{
-    ColumnDef, CountAt, CreateStream, Every, ExprAt, Insert, Name, OptionDef, OrderItem, OutputEvents,
-    OutputMode, OutputRate, Pos, Select, SelectItem, Source, StatementKind, StreamRef, WindowSpec,
+    ColumnDef, CountAt, CreateStream, Every, ExprAt, Insert, JoinKind, JoinSource, Name, OptionDef,
+    OrderItem, OutputEvents, OutputMode, OutputRate, PatternElement, PatternSource, Pos, Select, SelectItem,
+    Source, StatementKind, StreamRef, WindowSpec,
 };
 use crate::sql::plan::OptionValue;
 use crate::types::SqlType;
@@ -80,6 +81,7 @@ const RESERVED: &[&str] = &[
     "WHERE",
     "WINDOW",
     "WITH",
+    "WITHIN",
 ];
 
 /// Words that cannot start an expression (sqlparser would otherwise take
@@ -794,7 +796,56 @@ impl<'a> StmtParser<'a> {
     }
 
     fn source(&mut self) -> Result<Source> {
-        let name = self.name("a stream name after FROM")?;
+        if self.is_word("PATTERN") {
+            return Ok(Source::Pattern(self.pattern()?));
+        }
+        let left = self.stream_ref("a stream name after FROM")?;
+        let pos = self.peek_pos();
+        let kind = if self.eat_word("JOIN") {
+            Some(JoinKind::Inner)
+        } else if self.eat_word("INNER") {
+            self.expect_word("JOIN", "JOIN after INNER")?;
+            Some(JoinKind::Inner)
+        } else {
+            let mut outer = None;
+            for (word, kind) in [
+                ("LEFT", JoinKind::Left),
+                ("RIGHT", JoinKind::Right),
+                ("FULL", JoinKind::Full),
+            ] {
+                if self.eat_word(word) {
+                    self.eat_word("OUTER");
+                    self.expect_word("JOIN", &format!("JOIN after {word} [OUTER]"))?;
+                    outer = Some(kind);
+                    break;
+                }
+            }
+            outer
+        };
+        let Some(kind) = kind else {
+            if self.is_word("CROSS") || self.peek().token == Token::Comma {
+                return Err(Error::sql(format!(
+                    "{}: only [INNER] JOIN ... ON is supported between two streams",
+                    self.peek_pos()
+                )));
+            }
+            return Ok(Source::Stream(left));
+        };
+        let right = self.stream_ref("a stream name after JOIN")?;
+        self.expect_word("ON", "ON and a join condition")?;
+        let on = self.expr_at()?;
+        Ok(Source::Join(Box::new(JoinSource {
+            left,
+            right,
+            kind,
+            on,
+            pos,
+        })))
+    }
+
+    /// `name [[AS] alias] [WINDOW(...) [[AS] alias]]`.
+    fn stream_ref(&mut self, what: &str) -> Result<StreamRef> {
+        let name = self.name(what)?;
         let mut alias = self.optional_alias()?;
         let window = if self.is_word("WINDOW") {
             Some(self.window()?)
@@ -804,7 +855,74 @@ impl<'a> StmtParser<'a> {
         if window.is_some() && alias.is_none() {
             alias = self.optional_alias()?;
         }
-        Ok(Source::Stream(StreamRef { name, alias, window }))
+        Ok(StreamRef { name, alias, window })
+    }
+
+    /// `PATTERN ( element -> element ... ) [WITHIN INTERVAL 'n' UNIT]`.
+    fn pattern(&mut self) -> Result<PatternSource> {
+        let pos = self.peek_pos();
+        self.expect_word("PATTERN", "PATTERN")?;
+        self.expect(&Token::LParen, "'(' after PATTERN")?;
+        let mut elements = Vec::new();
+        loop {
+            elements.push(self.pattern_element()?);
+            if self.eat(&Token::Arrow) {
+                continue;
+            }
+            if self.peek().token == Token::Comma {
+                return Err(Error::sql(format!(
+                    "{}: strict sequences (',') are not supported; use '->' (followed by)",
+                    self.peek_pos()
+                )));
+            }
+            break;
+        }
+        self.expect(&Token::RParen, "'->' or ')' in PATTERN(...)")?;
+        let within = if self.eat_word("WITHIN") {
+            let at = self.peek_pos();
+            self.expect_word("INTERVAL", "INTERVAL after WITHIN")?;
+            match self.interval_value()? {
+                OptionValue::Interval(ms) if ms > 0 => Some((ms, at)),
+                _ => return Err(Error::sql(format!("{at}: WITHIN needs a positive interval"))),
+            }
+        } else {
+            None
+        };
+        Ok(PatternSource {
+            pos,
+            elements,
+            within,
+        })
+    }
+
+    /// `[EVERY] alias = Stream [ '[' condition ']' ]`.
+    fn pattern_element(&mut self) -> Result<PatternElement> {
+        let every = if self.is_word("EVERY") {
+            let at = self.peek_pos();
+            self.p.advance_token();
+            Some(at)
+        } else {
+            None
+        };
+        let alias = self.name("an event alias (as in e1=Stream[condition])")?;
+        self.expect(
+            &Token::Eq,
+            "'=' after the event alias (as in e1=Stream[condition])",
+        )?;
+        let stream = self.name("a stream name after '='")?;
+        let condition = if self.eat(&Token::LBracket) {
+            let c = self.expr_at()?;
+            self.expect(&Token::RBracket, "']' after the event condition")?;
+            Some(c)
+        } else {
+            None
+        };
+        Ok(PatternElement {
+            every,
+            alias,
+            stream,
+            condition,
+        })
     }
 
     /// `WINDOW('kind', arg, ...)`.
@@ -1186,7 +1304,9 @@ mod tests {
         };
         assert_eq!(expr.text, "upper(sym)");
         assert!(alias.is_none());
-        let Source::Stream(s) = &q.from;
+        let Source::Stream(s) = &q.from else {
+            panic!("not a stream source")
+        };
         assert_eq!(s.name.value, "Trades");
         assert_eq!(s.alias.as_ref().unwrap().value, "t");
         let w = q.selection.as_ref().unwrap();
@@ -1197,10 +1317,14 @@ mod tests {
     #[test]
     fn from_alias_without_as_and_no_alias() {
         let i = insert("INSERT INTO o SELECT a FROM s x WHERE a");
-        let Source::Stream(s) = &i.query.from;
+        let Source::Stream(s) = &i.query.from else {
+            panic!("not a stream source")
+        };
         assert_eq!(s.alias.as_ref().unwrap().value, "x");
         let i = insert("INSERT INTO o SELECT a FROM s WHERE a");
-        let Source::Stream(s) = &i.query.from;
+        let Source::Stream(s) = &i.query.from else {
+            panic!("not a stream source")
+        };
         assert!(s.alias.is_none());
         assert!(i.query.selection.is_some());
     }
@@ -1276,7 +1400,9 @@ mod tests {
              OUTPUT LAST EVERY 10 EVENTS",
         );
         assert_eq!(i.events, OutputEvents::All);
-        let Source::Stream(s) = &i.query.from;
+        let Source::Stream(s) = &i.query.from else {
+            panic!("not a stream source")
+        };
         let w = s.window.as_ref().unwrap();
         assert_eq!(w.kind.value, "time");
         assert_eq!(w.args.len(), 1);
@@ -1294,9 +1420,74 @@ mod tests {
         assert_eq!((o.mode, o.every), (OutputMode::Last, Every::Events(10)));
         let i =
             insert("INSERT INTO o SELECT a FROM s AS x WINDOW('length', 3) OUTPUT SNAPSHOT EVERY 2 SECONDS");
-        let Source::Stream(s) = &i.query.from;
+        let Source::Stream(s) = &i.query.from else {
+            panic!("not a stream source")
+        };
         assert_eq!(s.alias.as_ref().unwrap().value, "x");
         assert_eq!(i.query.output.unwrap().every, Every::Interval(2000));
+    }
+
+    #[test]
+    fn join_sources() {
+        let i = insert(
+            "INSERT INTO o SELECT t.a FROM T WINDOW('time', INTERVAL '1' SECOND) AS t \
+             INNER JOIN Q q ON t.a = q.b WHERE t.a > 1",
+        );
+        let Source::Join(j) = &i.query.from else {
+            panic!("not a join")
+        };
+        assert_eq!(j.kind, JoinKind::Inner);
+        assert_eq!(j.left.name.value, "T");
+        assert_eq!(j.left.alias.as_ref().unwrap().value, "t");
+        assert!(j.left.window.is_some());
+        assert_eq!(j.right.name.value, "Q");
+        assert_eq!(j.right.alias.as_ref().unwrap().value, "q");
+        assert!(j.right.window.is_none());
+        assert_eq!(j.on.text, "t.a = q.b");
+        assert_eq!(j.pos, Pos::new(1, 74));
+        assert!(i.query.selection.is_some());
+        let i = insert("INSERT INTO o SELECT a FROM T LEFT OUTER JOIN Q ON a = b");
+        let Source::Join(j) = &i.query.from else {
+            panic!("not a join")
+        };
+        assert_eq!(j.kind, JoinKind::Left);
+        assert_eq!(
+            err("INSERT INTO o SELECT a FROM T, Q"),
+            "line 1:30: only [INNER] JOIN ... ON is supported between two streams"
+        );
+        assert_eq!(
+            err("INSERT INTO o SELECT a FROM T LEFT Q"),
+            "line 1:36: expected JOIN after LEFT [OUTER], found 'Q'"
+        );
+    }
+
+    #[test]
+    fn pattern_sources() {
+        let i = insert(
+            "INSERT INTO o SELECT e1.a FROM PATTERN (EVERY e1=T[a > 1] -> e2=Q -> e3=T[a < e1.a]) \
+             WITHIN INTERVAL '2' SECOND WHERE e1.a > 0",
+        );
+        let Source::Pattern(p) = &i.query.from else {
+            panic!("not a pattern")
+        };
+        assert_eq!(p.elements.len(), 3);
+        assert_eq!(p.elements[0].every, Some(Pos::new(1, 41)));
+        assert_eq!(p.elements[0].alias.value, "e1");
+        assert_eq!(p.elements[0].stream.value, "T");
+        assert_eq!(p.elements[0].condition.as_ref().unwrap().text, "a > 1");
+        assert!(p.elements[1].every.is_none());
+        assert!(p.elements[1].condition.is_none());
+        assert_eq!(p.elements[2].condition.as_ref().unwrap().text, "a < e1.a");
+        assert_eq!(p.within.map(|w| w.0), Some(2000));
+        assert!(i.query.selection.is_some());
+        assert_eq!(
+            err("INSERT INTO o SELECT a FROM PATTERN (e1 T)"),
+            "line 1:41: expected '=' after the event alias (as in e1=Stream[condition]), found 'T'"
+        );
+        assert_eq!(
+            err("INSERT INTO o SELECT a FROM PATTERN (e1=T) WITHIN 5"),
+            "line 1:51: expected INTERVAL after WITHIN, found '5'"
+        );
     }
 
     #[test]

@@ -57,10 +57,17 @@ pub struct CreateStream {
 pub struct QueryPlan {
     /// Source text of the statement (for stats and EXPLAIN).
     pub sql: String,
-    /// Canonical name of the input stream (as declared in the catalog).
+    /// Canonical name of the input stream (as declared in the catalog); for
+    /// a join or pattern, the first of `inputs`.
     pub input: String,
-    /// Schema of the input stream.
+    /// Every stream the query reads, once each, in the order their rows reach
+    /// the query's operator ("ports").
+    pub inputs: Vec<String>,
+    /// Schema of the rows the rest of the query sees: the input stream's, or
+    /// for a join or pattern every side's columns one after the other.
     pub input_schema: SchemaRef,
+    /// How rows of `inputs` become rows of `input_schema`.
+    pub source: SourcePlan,
     /// Canonical name of the output stream (as declared, or as written when
     /// the query creates it).
     pub output: String,
@@ -107,6 +114,89 @@ impl QueryPlan {
             && self.output_rate.is_none()
             && self.events == OutputEvents::Current
     }
+}
+
+/// What turns the rows of a query's input streams into the rows its WHERE,
+/// GROUP BY and SELECT see.
+// One per query; boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug)]
+pub enum SourcePlan {
+    /// One stream's rows, as they are.
+    Stream,
+    Join(JoinPlan),
+    Pattern(PatternPlan),
+}
+
+/// One stream read by a join or a pattern.
+#[derive(Clone, Debug)]
+pub struct SidePlan {
+    /// Canonical stream name.
+    pub stream: String,
+    /// Index of the stream in `QueryPlan::inputs`.
+    pub port: usize,
+    pub schema: SchemaRef,
+    /// Where the side's columns start in the combined row.
+    pub offset: usize,
+    /// 1-based line and column of the stream's name in the statement.
+    pub line: u64,
+    pub column: u64,
+}
+
+/// `A [WINDOW] JOIN B [WINDOW] ON cond` (inner join).
+#[derive(Clone, Debug)]
+pub struct JoinPlan {
+    pub sides: [JoinSidePlan; 2],
+    /// The whole ON condition over the combined row (left columns, then
+    /// right): checked for every candidate pair.
+    pub on: Expr,
+    /// `left_expr = right_expr` conjuncts of ON, each over the combined row
+    /// but reading only its own side: candidates are found by these keys.
+    pub keys: Vec<(Expr, Expr)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct JoinSidePlan {
+    pub side: SidePlan,
+    pub window: JoinWindow,
+    /// Conjuncts of ON that read only this side: rows failing them never
+    /// join, so they are neither kept nor probed.
+    pub filter: Option<Expr>,
+}
+
+/// How long a join side keeps its rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinWindow {
+    /// Not at all: the side's rows only probe the other side.
+    None,
+    /// Its last n rows.
+    Length(u64),
+    /// Rows whose time is within this many milliseconds (see semantics.md).
+    Time(i64),
+}
+
+/// `PATTERN (EVERY e1=S[c1] -> e2=T[c2] -> ...) WITHIN d`.
+#[derive(Clone, Debug)]
+pub struct PatternPlan {
+    /// Every event matching the first element starts a match (else only one
+    /// match is ever made).
+    pub every: bool,
+    /// Milliseconds from the first event to the last, inclusive.
+    pub within: Option<i64>,
+    pub elements: Vec<PatternElementPlan>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PatternElementPlan {
+    pub side: SidePlan,
+    /// Conjuncts of the condition that read only this element's columns.
+    pub own: Option<Expr>,
+    /// `own_expr = earlier_expr` conjuncts: the first reads only this
+    /// element, the second only earlier ones.
+    pub keys: Vec<(Expr, Expr)>,
+    /// The rest of the condition plus the key equalities (hashing finds
+    /// candidates; this decides), over the combined row.
+    pub residual: Option<Expr>,
 }
 
 /// Index of `window_start` in the selection row layout, given the input's

@@ -75,7 +75,12 @@ pub fn explain(plan: &Plan, input_schema: &dyn Fn(&str) -> Option<SchemaRef>) ->
             // Expressions after the window see the selection row layout:
             // input columns, window_start, window_end, _expired, then one
             // column per aggregate call.
-            let input = input_schema(&q.input).map(|sch| {
+            // A join's or pattern's rows: every side's columns in turn.
+            let source_schema = match q.source {
+                eddy::sql::SourcePlan::Stream => input_schema(&q.input),
+                _ => Some(q.input_schema.clone()),
+            };
+            let input = source_schema.map(|sch| {
                 let mut fields: Vec<arrow::datatypes::Field> =
                     sch.fields().iter().map(|f| f.as_ref().clone()).collect();
                 let ts = eddy::types::SqlType::Timestamp.to_arrow();
@@ -106,7 +111,55 @@ pub fn explain(plan: &Plan, input_schema: &dyn Fn(&str) -> Option<SchemaRef>) ->
             // On one line; spaces inside a line (and so inside most literals) stay.
             let sql: Vec<&str> = q.sql.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
             let _ = writeln!(s, "QUERY {}", sql.join(" "));
-            let _ = writeln!(s, "  input:   {}", q.input);
+            let _ = writeln!(s, "  input:   {}", q.inputs.join(", "));
+            match &q.source {
+                eddy::sql::SourcePlan::Stream => {}
+                eddy::sql::SourcePlan::Join(j) => {
+                    for (side, label) in j.sides.iter().zip(["left ", "right"]) {
+                        let _ = writeln!(
+                            s,
+                            "  {label}:   {} window {:?}{}",
+                            side.side.stream,
+                            side.window,
+                            side.filter
+                                .as_ref()
+                                .map(|f| format!(" where {}", names(f)))
+                                .unwrap_or_default()
+                        );
+                    }
+                    let keys: Vec<String> = j
+                        .keys
+                        .iter()
+                        .map(|(l, r)| format!("{} = {}", names(l), names(r)))
+                        .collect();
+                    let _ = writeln!(s, "  join on: {} (keys: {})", names(&j.on), keys.join(", "));
+                }
+                eddy::sql::SourcePlan::Pattern(p) => {
+                    let _ = writeln!(
+                        s,
+                        "  pattern: {}{} events{}",
+                        if p.every { "every " } else { "once, " },
+                        p.elements.len(),
+                        p.within.map(|w| format!(" within {w} ms")).unwrap_or_default()
+                    );
+                    for (k, e) in p.elements.iter().enumerate() {
+                        let cond: Vec<String> =
+                            e.own.iter().chain(e.residual.iter()).map(|c| names(c)).collect();
+                        let _ = writeln!(
+                            s,
+                            "    e{}: {} [{}]{}",
+                            k + 1,
+                            e.side.stream,
+                            cond.join(" AND "),
+                            if e.keys.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" keyed by {}", e.keys.len())
+                            }
+                        );
+                    }
+                }
+            }
             let _ = writeln!(
                 s,
                 "  output:  {}{}",

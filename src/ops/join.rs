@@ -1,0 +1,352 @@
+//! `A [WINDOW] JOIN B [WINDOW] ON cond`: an inner join of two streams, each
+//! side keeping the rows its window holds.
+//!
+//! A row that arrives on one side probes the rows the other side keeps and
+//! is then kept by its own side (if it has a window). A pair comes out once,
+//! when the later of its two rows arrives. Time windows make the answer
+//! independent of how the two streams' pushes interleave: a pair joins when
+//! the rows' times are closer than the windows (semantics.md, "Joins"), and
+//! a kept row is dropped once the other side's watermark shows no row it
+//! could still join can come. Candidates are found by hashing the ON
+//! condition's `a.x = b.y` keys; the whole condition then decides, over all
+//! candidate pairs of a batch at once.
+
+use std::collections::VecDeque;
+
+use ahash::AHashMap;
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+
+use super::combine::{gather_rows, take_rows, Head, KeyHasher, Layout, Timed};
+use super::RowTimes;
+use crate::error::Result;
+use crate::expr::Expr;
+use crate::sql::plan::{JoinPlan, JoinWindow};
+
+pub(crate) struct Join {
+    layout: Layout,
+    sides: [Side; 2],
+    on: Expr,
+    hasher: KeyHasher,
+    event_time: bool,
+}
+
+struct Side {
+    port: usize,
+    window: JoinWindow,
+    filter: Option<Expr>,
+    /// This side's half of each equality key, over the combined layout.
+    keys: Vec<Expr>,
+    width: usize,
+    /// Rows a late row may still be behind this side's watermark.
+    lateness: i64,
+    /// The largest watermark seen on this side.
+    watermark: i64,
+    kept: Kept,
+}
+
+/// The rows a side keeps, in arrival order, numbered from `base`.
+#[derive(Default)]
+struct Kept {
+    /// Stored batches with the number of their first row.
+    batches: VecDeque<(u64, RecordBatch)>,
+    ts: VecDeque<i64>,
+    /// None: the row joins nothing (a NULL key, or it fails the side's own
+    /// part of ON) but still holds its place in a length window.
+    hash: VecDeque<Option<u64>>,
+    base: u64,
+    /// Key hash → numbers of the kept rows with it, in arrival order.
+    index: AHashMap<u64, VecDeque<u64>>,
+    bytes: usize,
+    /// Every row came at or after the time of the one before (the usual
+    /// case): rows in a time range can be found by binary search.
+    unsorted: bool,
+}
+
+impl Kept {
+    fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    fn push(&mut self, batch: RecordBatch, ts: &[i64], hash: &[Option<u64>]) {
+        let first = self.base + self.len() as u64;
+        let mut prev = self.ts.back().copied().unwrap_or(i64::MIN);
+        for &t in ts {
+            self.unsorted |= t < prev;
+            prev = t;
+        }
+        for (k, h) in hash.iter().enumerate() {
+            let Some(h) = *h else { continue };
+            self.index.entry(h).or_default().push_back(first + k as u64);
+        }
+        self.ts.extend(ts);
+        self.hash.extend(hash);
+        self.bytes += batch.get_array_memory_size();
+        self.batches.push_back((first, batch));
+    }
+
+    /// Drops the oldest row.
+    fn pop(&mut self) {
+        let h = self.hash.pop_front().expect("a kept row");
+        self.ts.pop_front();
+        if let Some(q) = h.and_then(|h| self.index.get_mut(&h)) {
+            q.pop_front();
+            if q.is_empty() {
+                self.index.remove(&h.unwrap());
+            }
+        }
+        self.base += 1;
+        while let Some((first, b)) = self.batches.front() {
+            if first + b.num_rows() as u64 <= self.base {
+                self.bytes -= b.get_array_memory_size();
+                self.batches.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn ts_of(&self, id: u64) -> i64 {
+        self.ts[(id - self.base) as usize]
+    }
+
+    /// (batch position, row) of kept row `id`.
+    fn locate(&self, id: u64) -> (usize, usize) {
+        let k = self.batches.partition_point(|(first, _)| *first <= id) - 1;
+        (k, (id - self.batches[k].0) as usize)
+    }
+}
+
+impl Join {
+    /// `lateness`: each input port's allowed lateness (rows that far behind
+    /// its watermark are still taken).
+    pub fn new(plan: &JoinPlan, schema: &SchemaRef, lateness: &[i64], event_time: bool) -> Result<Join> {
+        let layout = Layout::new(&[&plan.sides[0].side, &plan.sides[1].side], schema);
+        let side = |k: usize| -> Side {
+            let s = &plan.sides[k];
+            Side {
+                port: s.side.port,
+                window: s.window,
+                filter: s.filter.clone(),
+                keys: plan
+                    .keys
+                    .iter()
+                    .map(|(l, r)| if k == 0 { l.clone() } else { r.clone() })
+                    .collect(),
+                width: s.side.schema.fields().len(),
+                lateness: lateness.get(s.side.port).copied().unwrap_or(0),
+                watermark: i64::MIN,
+                kept: Kept::default(),
+            }
+        };
+        Ok(Join {
+            layout,
+            sides: [side(0), side(1)],
+            on: plan.on.clone(),
+            hasher: KeyHasher::new(),
+            event_time,
+        })
+    }
+
+    /// Drops the rows of side `k` that no later row of the other side can
+    /// join: those kept beyond a length window, and under a time window
+    /// those whose time plus the window is at or below the earliest time
+    /// the other side can still take.
+    fn prune(&mut self, k: usize) {
+        let other = &self.sides[1 - k];
+        let floor = if self.event_time {
+            if other.watermark == i64::MIN {
+                i64::MIN
+            } else {
+                other.watermark.saturating_sub(other.lateness)
+            }
+        } else {
+            // One clock: the later of the two sides' last arrival.
+            other.watermark.max(self.sides[k].watermark)
+        };
+        let side = &mut self.sides[k];
+        match side.window {
+            JoinWindow::None => {}
+            JoinWindow::Length(n) => {
+                while side.kept.len() as u64 > n {
+                    side.kept.pop();
+                }
+            }
+            JoinWindow::Time(size) => {
+                while let Some(&t) = side.kept.ts.front() {
+                    if t.saturating_add(size) <= floor {
+                        side.kept.pop();
+                    } else {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Head for Join {
+    fn process(
+        &mut self,
+        port: usize,
+        batch: &RecordBatch,
+        times: RowTimes<'_>,
+        out: &mut Vec<Timed>,
+    ) -> Result<()> {
+        let Some(a) = self.sides.iter().position(|s| s.port == port) else {
+            return Ok(());
+        };
+        let b = 1 - a;
+        if let Some(&w) = times.wm.last() {
+            self.sides[a].watermark = self.sides[a].watermark.max(w);
+        }
+        let (rows, ts, wm) = (batch, times.ts, times.wm);
+        let view = self.layout.view(a, rows)?;
+        let keys: Vec<&Expr> = self.sides[a].keys.iter().collect();
+        let mut hashes = self.hasher.hash(&keys, &view)?;
+        // Rows failing this side's own part of ON join nothing.
+        if let Some(f) = &self.sides[a].filter {
+            let mask = f.eval_predicate(&view)?;
+            for (i, h) in hashes.iter_mut().enumerate() {
+                if !mask.value(i) {
+                    *h = None;
+                }
+            }
+        }
+
+        // Candidates: each arriving row against the other side's kept rows
+        // with its key, whose times fit both windows.
+        let (sa, sb) = (&self.sides[a], &self.sides[b]);
+        let mut probe: Vec<u32> = Vec::new();
+        let mut picks: Vec<(usize, usize)> = Vec::new();
+        if sb.kept.len() > 0 {
+            let fits = |ta: i64, tb: i64| {
+                let in_b = match sb.window {
+                    JoinWindow::Time(size) => tb > ta.saturating_sub(size),
+                    _ => true,
+                };
+                let in_a = match sa.window {
+                    JoinWindow::Time(size) => ta > tb.saturating_sub(size),
+                    _ => true,
+                };
+                in_a && in_b
+            };
+            // With rows in time order, the kept rows a time window admits
+            // are one run: found by binary search, not by a scan.
+            let (lo_gap, hi_gap) = (
+                match sb.window {
+                    JoinWindow::Time(size) => Some(size),
+                    _ => None,
+                },
+                match sa.window {
+                    JoinWindow::Time(size) => Some(size),
+                    _ => None,
+                },
+            );
+            let ranged = !sb.kept.unsorted && (lo_gap.is_some() || hi_gap.is_some());
+            let kept = &sb.kept;
+            let mut visit = |i: usize, ids: &mut dyn Iterator<Item = u64>| {
+                for id in ids {
+                    if kept.hash[(id - kept.base) as usize].is_none() {
+                        continue;
+                    }
+                    let tb = kept.ts_of(id);
+                    if fits(ts[i], tb) {
+                        probe.push(i as u32);
+                        picks.push(kept.locate(id));
+                    } else if ranged && hi_gap.is_some_and(|g| tb >= ts[i].saturating_add(g)) {
+                        break;
+                    }
+                }
+            };
+            for (i, h) in hashes.iter().enumerate() {
+                let Some(h) = h else { continue };
+                let first_time = lo_gap.map_or(i64::MIN, |g| ts[i].saturating_sub(g));
+                if keys.is_empty() {
+                    let (base, len) = (kept.base, kept.len());
+                    let start = if ranged {
+                        kept.ts.partition_point(|&t| t <= first_time) as u64
+                    } else {
+                        0
+                    };
+                    visit(i, &mut (base + start..base + len as u64));
+                } else if let Some(ids) = kept.index.get(h) {
+                    let start = if ranged {
+                        ids.partition_point(|&id| kept.ts_of(id) <= first_time)
+                    } else {
+                        0
+                    };
+                    visit(i, &mut ids.range(start..).copied());
+                }
+            }
+        }
+        if !probe.is_empty() {
+            let n = probe.len();
+            let mine = take_rows(rows, &probe)?;
+            let stored: Vec<&RecordBatch> = sb.kept.batches.iter().map(|(_, b)| b).collect();
+            let theirs = gather_rows(&stored, &picks, sb.width)?;
+            let parts = if a == 0 {
+                vec![Some(mine), Some(theirs)]
+            } else {
+                vec![Some(theirs), Some(mine)]
+            };
+            let pairs = self.layout.assemble(parts, n)?;
+            let mask = self.on.eval_predicate(&pairs)?;
+            let hits = mask.true_count();
+            if hits > 0 {
+                let sel: Vec<usize> = (0..n).filter(|&k| mask.value(k)).collect();
+                let rows = if hits == n {
+                    pairs
+                } else {
+                    arrow::compute::filter_record_batch(&pairs, &mask)?
+                };
+                out.push(Timed {
+                    rows,
+                    ts: sel.iter().map(|&k| ts[probe[k] as usize]).collect(),
+                    wm: sel.iter().map(|&k| wm[probe[k] as usize]).collect(),
+                });
+            }
+        }
+
+        // Keep the arriving rows. A row that joins nothing still holds its
+        // place in a length window; in a time window it is not kept.
+        let window = self.sides[a].window;
+        let joins = hashes.iter().filter(|h| h.is_some()).count();
+        if window != JoinWindow::None && !(matches!(window, JoinWindow::Time(_)) && joins == 0) {
+            let kept = &mut self.sides[a].kept;
+            if matches!(window, JoinWindow::Length(_)) || joins == rows.num_rows() {
+                kept.push(rows.clone(), ts, &hashes);
+            } else {
+                let keep: Vec<u32> = (0..rows.num_rows() as u32)
+                    .filter(|&i| hashes[i as usize].is_some())
+                    .collect();
+                let kb = RecordBatch::try_new(rows.schema(), take_rows(rows, &keep)?)?;
+                let kts: Vec<i64> = keep.iter().map(|&i| ts[i as usize]).collect();
+                let kh: Vec<Option<u64>> = keep.iter().map(|&i| hashes[i as usize]).collect();
+                kept.push(kb, &kts, &kh);
+            }
+        }
+        self.prune(a);
+        self.prune(b);
+        Ok(())
+    }
+
+    fn advance(&mut self, t: i64) {
+        for s in &mut self.sides {
+            s.watermark = s.watermark.max(t);
+        }
+        self.prune(0);
+        self.prune(1);
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.sides
+            .iter()
+            .map(|s| {
+                s.kept.bytes
+                    + s.kept.len() * 16
+                    + s.kept.index.len() * (std::mem::size_of::<u64>() + std::mem::size_of::<VecDeque<u64>>())
+            })
+            .sum()
+    }
+}
