@@ -146,7 +146,7 @@ if ! skipped cargo; then
     section "cargo test"
     cargo test --jobs "$JOBS"
     section "cargo test: engine, windows, bad input with worker=caller"
-    EDDY_TEST_ENGINE_OPTIONS=worker=caller cargo test --jobs "$JOBS" --test engine --test windows --test bad_input
+    EDDY_TEST_ENGINE_OPTIONS=worker=caller cargo test --jobs "$JOBS" --test engine --test windows --test bad_input --test joins_patterns
 fi
 
 configure_build() { # <build dir> <cmake args...>

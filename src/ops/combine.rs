@@ -122,6 +122,22 @@ impl Operator for Combine {
     fn state_bytes(&self) -> usize {
         self.head.state_bytes() + self.tail.state_bytes()
     }
+
+    /// Not built yet for joins and patterns (semantics.md, "State"): an
+    /// error, never an empty snapshot that would restore as no state.
+    fn snapshot(&self) -> Result<Vec<u8>> {
+        Err(crate::Error::new(
+            crate::Status::Internal,
+            "snapshots of join and pattern queries are not supported yet",
+        ))
+    }
+
+    fn restore(&mut self, _snapshot: &[u8]) -> Result<()> {
+        Err(crate::Error::new(
+            crate::Status::Internal,
+            "snapshots of join and pattern queries are not supported yet",
+        ))
+    }
 }
 
 /// The combined row layout of a join or pattern, and views of it in which
