@@ -334,7 +334,7 @@ fn join_errors_name_the_problem_and_change_nothing() {
         ),
         (
             "INSERT INTO O SELECT a.v FROM A WINDOW('tumbling', INTERVAL '1' SECOND) AS a JOIN B AS b ON a.k = b.k",
-            "line 1:40: a join side takes WINDOW('time', duration) or WINDOW('length', n)",
+            "line 1:40: a join side takes WINDOW('time', duration), WINDOW('length', n) or WINDOW('unique', column); 'tumbling' is not supported in joins yet",
         ),
         (
             "INSERT INTO O SELECT a.v FROM A AS a JOIN B AS b ON a.v + b.w",
@@ -548,4 +548,49 @@ fn rows_that_join_nothing_still_hold_their_place_in_a_length_window() {
     t.out();
     t.b("y", 7, 0);
     assert_eq!(t.out(), v(&["3,7"]));
+}
+
+#[test]
+fn unique_window_joins_the_latest_row_per_value() {
+    // The latest B row per k: "each trade with the latest quote of its
+    // symbol".
+    let mut r = Run::new(
+        "",
+        "INSERT INTO Out SELECT a.v, b.w FROM A AS a JOIN B WINDOW('unique', k) AS b ON a.k = b.k",
+    );
+    r.b("x", 10, 0).b("y", 20, 0).b("x", 11, 0); // x11 replaces x10
+    r.out();
+    r.a("x", 1, 0).a("y", 2, 0);
+    assert_eq!(r.out(), v(&["1,11", "2,20"]));
+    r.b("y", 21, 0);
+    r.out();
+    r.a("y", 3, 0);
+    assert_eq!(r.out(), v(&["3,21"]));
+    // Many replacements of one value: the store is compacted, the answer
+    // and the state stay small.
+    for i in 0..5000 {
+        r.b("z", 100 + i, 0);
+    }
+    r.out();
+    r.a("z", 4, 0).a("x", 5, 0);
+    assert_eq!(r.out(), v(&["4,5099", "5,11"]));
+    let stats = r.e.stats_json();
+    let at = stats.find("\"state_bytes\":").unwrap() + "\"state_bytes\":".len();
+    let bytes: usize = stats[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap();
+    assert!(bytes < 256 * 1024, "unique join state {bytes} bytes: {stats}");
+    // Unique on another column than the key: a newer row with the same w
+    // replaces an older one of another k.
+    let mut u = Run::new(
+        "",
+        "INSERT INTO Out SELECT a.v, b.k FROM A AS a JOIN B WINDOW('unique', w) AS b ON a.k = b.k",
+    );
+    u.b("x", 5, 0).b("y", 5, 0);
+    u.out();
+    u.a("x", 1, 0).a("y", 2, 0);
+    assert_eq!(u.out(), v(&["2,y"]));
 }

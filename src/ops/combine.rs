@@ -40,7 +40,7 @@ pub(crate) trait Head: Send {
     ) -> Result<()>;
     /// The query's time (least watermark of its inputs, or the clock)
     /// reached `t`: drop state no later row can use.
-    fn advance(&mut self, t: i64);
+    fn advance(&mut self, t: i64) -> Result<()>;
     fn state_bytes(&self) -> usize;
 }
 
@@ -103,7 +103,7 @@ impl Operator for Combine {
     }
 
     fn advance(&mut self, t: i64, out: &mut Vec<RecordBatch>) -> Result<()> {
-        self.head.advance(t);
+        self.head.advance(t)?;
         self.tail.advance(t, out)
     }
 

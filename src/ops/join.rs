@@ -18,6 +18,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 
 use super::combine::{gather_rows, take_rows, Head, KeyHasher, Layout, Timed};
+use super::window::KeyEncoder;
 use super::RowTimes;
 use crate::error::Result;
 use crate::expr::Expr;
@@ -43,6 +44,9 @@ struct Side {
     /// The largest watermark seen on this side.
     watermark: i64,
     kept: Kept,
+    /// A unique window: its column's encoder, and the kept row holding
+    /// each value.
+    unique: Option<(KeyEncoder, AHashMap<Vec<u8>, u64>)>,
 }
 
 /// The rows a side keeps, in arrival order, numbered from `base`.
@@ -110,6 +114,46 @@ impl Kept {
         self.ts[(id - self.base) as usize]
     }
 
+    /// Row `id` stops joining (a unique window's row replaced by a newer
+    /// one); it stays in place until the store is compacted.
+    fn kill(&mut self, id: u64) {
+        let Some(h) = self.hash[(id - self.base) as usize].take() else {
+            return;
+        };
+        if let Some(q) = self.index.get_mut(&h) {
+            if let Some(p) = q.iter().position(|&x| x == id) {
+                q.remove(p);
+            }
+            if q.is_empty() {
+                self.index.remove(&h);
+            }
+        }
+    }
+
+    /// Keeps only rows `live` (ascending ids), renumbered from `base` in
+    /// the same order; returns the new id of each.
+    fn compact(&mut self, live: &[u64], width: usize) -> Result<Vec<u64>> {
+        let stored: Vec<&RecordBatch> = self.batches.iter().map(|(_, b)| b).collect();
+        let picks: Vec<(usize, usize)> = live.iter().map(|&id| self.locate(id)).collect();
+        let schema = self.batches.front().map(|(_, b)| b.schema());
+        let cols = gather_rows(&stored, &picks, width)?;
+        let ts: Vec<i64> = live.iter().map(|&id| self.ts_of(id)).collect();
+        let hash: Vec<Option<u64>> = live
+            .iter()
+            .map(|&id| self.hash[(id - self.base) as usize])
+            .collect();
+        let base = self.base;
+        *self = Kept {
+            base,
+            unsorted: self.unsorted,
+            ..Kept::default()
+        };
+        if let (Some(schema), false) = (schema, live.is_empty()) {
+            self.push(RecordBatch::try_new(schema, cols)?, &ts, &hash);
+        }
+        Ok((0..live.len() as u64).map(|k| base + k).collect())
+    }
+
     /// (batch position, row) of kept row `id`.
     fn locate(&self, id: u64) -> (usize, usize) {
         let k = self.batches.partition_point(|(first, _)| *first <= id) - 1;
@@ -137,6 +181,12 @@ impl Join {
                 lateness: lateness.get(s.side.port).copied().unwrap_or(0),
                 watermark: i64::MIN,
                 kept: Kept::default(),
+                unique: match s.window {
+                    JoinWindow::Unique(c) => {
+                        Some((KeyEncoder::new(&s.side.schema, c, false), AHashMap::new()))
+                    }
+                    _ => None,
+                },
             }
         };
         Ok(Join {
@@ -152,7 +202,7 @@ impl Join {
     /// join: those kept beyond a length window, and under a time window
     /// those whose time plus the window is at or below the earliest time
     /// the other side can still take.
-    fn prune(&mut self, k: usize) {
+    fn prune(&mut self, k: usize) -> Result<()> {
         let other = &self.sides[1 - k];
         let floor = if self.event_time {
             if other.watermark == i64::MIN {
@@ -167,6 +217,19 @@ impl Join {
         let side = &mut self.sides[k];
         match side.window {
             JoinWindow::None => {}
+            JoinWindow::Unique(_) => {
+                // Replaced rows stay in the store until they outnumber the
+                // live ones; then the live rows are copied out.
+                let (_, latest) = side.unique.as_mut().expect("a unique window");
+                if side.kept.len() > 2 * latest.len() + 1024 {
+                    let mut live: Vec<u64> = latest.values().copied().collect();
+                    live.sort_unstable();
+                    let renamed = side.kept.compact(&live, side.width)?;
+                    for id in latest.values_mut() {
+                        *id = renamed[live.binary_search(id).expect("a live row")];
+                    }
+                }
+            }
             JoinWindow::Length(n) => {
                 while side.kept.len() as u64 > n {
                     side.kept.pop();
@@ -182,6 +245,7 @@ impl Join {
                 }
             }
         }
+        Ok(())
     }
 }
 
@@ -309,13 +373,34 @@ impl Head for Join {
         }
 
         // Keep the arriving rows. A row that joins nothing still holds its
-        // place in a length window; in a time window it is not kept.
+        // place in a length or unique window; in a time window it is not
+        // kept.
         let window = self.sides[a].window;
         let joins = hashes.iter().filter(|h| h.is_some()).count();
+        let holds_place = matches!(window, JoinWindow::Length(_) | JoinWindow::Unique(_));
         if window != JoinWindow::None && !(matches!(window, JoinWindow::Time(_)) && joins == 0) {
-            let kept = &mut self.sides[a].kept;
-            if matches!(window, JoinWindow::Length(_)) || joins == rows.num_rows() {
+            let side = &mut self.sides[a];
+            let kept = &mut side.kept;
+            if holds_place || joins == rows.num_rows() {
+                let first = kept.base + kept.len() as u64;
                 kept.push(rows.clone(), ts, &hashes);
+                if let Some((enc, latest)) = &mut side.unique {
+                    // Each row replaces the kept row with its value.
+                    let values = enc.keys(rows)?;
+                    for i in 0..rows.num_rows() {
+                        let v = values.row(i);
+                        let id = first + i as u64;
+                        match latest.get_mut(v.as_ref()) {
+                            Some(old) => {
+                                kept.kill(*old);
+                                *old = id;
+                            }
+                            None => {
+                                latest.insert(v.as_ref().to_vec(), id);
+                            }
+                        }
+                    }
+                }
             } else {
                 let keep: Vec<u32> = (0..rows.num_rows() as u32)
                     .filter(|&i| hashes[i as usize].is_some())
@@ -326,17 +411,16 @@ impl Head for Join {
                 kept.push(kb, &kts, &kh);
             }
         }
-        self.prune(a);
-        self.prune(b);
-        Ok(())
+        self.prune(a)?;
+        self.prune(b)
     }
 
-    fn advance(&mut self, t: i64) {
+    fn advance(&mut self, t: i64) -> Result<()> {
         for s in &mut self.sides {
             s.watermark = s.watermark.max(t);
         }
-        self.prune(0);
-        self.prune(1);
+        self.prune(0)?;
+        self.prune(1)
     }
 
     fn state_bytes(&self) -> usize {
@@ -345,6 +429,7 @@ impl Head for Join {
             .map(|s| {
                 s.kept.bytes
                     + s.kept.len() * 16
+                    + s.unique.as_ref().map_or(0, |(_, m)| m.len() * 48)
                     + s.kept.index.len() * (std::mem::size_of::<u64>() + std::mem::size_of::<VecDeque<u64>>())
             })
             .sum()

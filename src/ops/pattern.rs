@@ -200,8 +200,9 @@ impl Head for Pattern {
         self.batch(port, batch, times.ts, times.wm, out)
     }
 
-    fn advance(&mut self, t: i64) {
+    fn advance(&mut self, t: i64) -> Result<()> {
         self.expire(t);
+        Ok(())
     }
 
     fn state_bytes(&self) -> usize {

@@ -460,10 +460,11 @@ impl Analyzer<'_> {
                 Some(w) => match window::analyze(w, &stream, &schema)? {
                     WindowPlan::Length(n) => JoinWindow::Length(n),
                     WindowPlan::Time(ms) => JoinWindow::Time(ms),
+                    WindowPlan::Unique(c) => JoinWindow::Unique(c),
                     _ => {
                         return Err(Error::sql(format!(
-                            "{}: a join side takes WINDOW('time', duration) or WINDOW('length', n); \
-                             '{}' is not supported in joins yet",
+                            "{}: a join side takes WINDOW('time', duration), WINDOW('length', n) or \
+                             WINDOW('unique', column); '{}' is not supported in joins yet",
                             w.kind.pos, w.kind.value
                         )))
                     }

@@ -173,6 +173,8 @@ pub enum JoinWindow {
     Length(u64),
     /// Rows whose time is within this many milliseconds (see semantics.md).
     Time(i64),
+    /// The latest row per value of this column (of the side's stream).
+    Unique(usize),
 }
 
 /// `PATTERN (EVERY e1=S[c1] -> e2=T[c2] -> ...) WITHIN d`.

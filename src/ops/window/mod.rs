@@ -26,6 +26,7 @@ use crate::sql::plan::WindowPlan;
 use crate::state::Reader;
 pub(crate) use count_agg::CountAgg;
 pub(crate) use pane_agg::PaneAgg;
+pub(crate) use sliding::KeyEncoder;
 pub(crate) use store::{RefTable, RowRef, RowStore};
 
 /// Events a window emits, materialized as rows of the input schema.
