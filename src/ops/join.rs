@@ -221,7 +221,7 @@ impl Join {
                 // Replaced rows stay in the store until they outnumber the
                 // live ones; then the live rows are copied out.
                 let (_, latest) = side.unique.as_mut().expect("a unique window");
-                if side.kept.len() > 2 * latest.len() + 1024 {
+                if side.kept.len() > 2 * latest.len() + 64 {
                     let mut live: Vec<u64> = latest.values().copied().collect();
                     live.sort_unstable();
                     let renamed = side.kept.compact(&live, side.width)?;

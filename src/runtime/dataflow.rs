@@ -18,7 +18,7 @@ use crate::ops::join::Join;
 use crate::ops::pattern::Pattern;
 use crate::ops::query::{StatefulQuery, TimeSettings};
 use crate::ops::{Operator, RowTimes};
-use crate::sql::plan::{OptionValue, SourcePlan, StreamOption};
+use crate::sql::plan::{JoinWindow, OptionValue, SourcePlan, StreamOption};
 use crate::sql::{Catalog, Plan, QueryPlan};
 
 /// Per-stream settings from `CREATE STREAM ... WITH (...)`, defaulting to the
@@ -103,6 +103,10 @@ pub(crate) struct Dataflow {
     pub streams: Vec<StreamNode>,
     by_name: AHashMap<String, usize>,
     pub queries: Vec<QueryNode>,
+    /// A query needs the rows of different streams in push order (a
+    /// pattern over several streams; a join unless both sides are time
+    /// windows in event time).
+    pub needs_push_order: bool,
 }
 
 impl Catalog for Dataflow {
@@ -187,6 +191,7 @@ impl Dataflow {
                     self.add_stream(c.name, c.schema, st);
                 }
                 (Plan::Insert(q), Some(Built::Query(op, event_time))) => {
+                    self.needs_push_order |= needs_push_order(&q, event_time);
                     self.add_query(q, op, event_time, options)
                 }
                 _ => unreachable!("built in pass 1"),
@@ -589,6 +594,21 @@ fn build_op(q: &QueryPlan, inputs: &[StreamSettings]) -> Result<Box<dyn Operator
         }
         SourcePlan::Pattern(p) => Box::new(Combine::new(Box::new(Pattern::new(p, &q.input_schema)?), tail)),
     })
+}
+
+/// Whether the answer of `q` depends on the order rows of its different
+/// input streams arrive in.
+fn needs_push_order(q: &QueryPlan, event_time: bool) -> bool {
+    if q.inputs.len() < 2 {
+        return false;
+    }
+    match &q.source {
+        SourcePlan::Stream => false,
+        SourcePlan::Pattern(_) => true,
+        SourcePlan::Join(j) => {
+            !event_time || j.sides.iter().any(|s| !matches!(s.window, JoinWindow::Time(_)))
+        }
+    }
 }
 
 /// "line L:C: " of the stream a join or pattern reads at `port`, if known.

@@ -12,7 +12,7 @@ use super::clock::Clock;
 use super::dataflow::{Dataflow, Delivery};
 use super::input::Input;
 use super::options::{Options, WorkerKind};
-use super::queue::{InputQueue, Item, Producer};
+use super::queue::{InputQueue, Item, Producer, PushOrder};
 use super::subscription::{Delivered, SubShared, Subscription};
 use crate::error::{Error, Result, Status};
 use crate::sql;
@@ -49,6 +49,9 @@ pub(crate) struct EngineShared {
     /// worker=caller: the dataflow's runner, taken in turn by the host
     /// threads that call in.
     pub(crate) runner: Option<Mutex<Runner>>,
+    /// Numbers pushes once a query needs different inputs' rows in push
+    /// order.
+    pub(crate) order: Arc<PushOrder>,
     /// worker=caller: a `block` subscriber is full and the runner stopped
     /// for it; whoever reads a subscriber then runs what waits. Set before
     /// the runner checks its subscribers, so a reader that emptied one
@@ -325,6 +328,7 @@ impl Engine {
             next_timer: AtomicI64::new(i64::MAX),
             runner: caller_runs.then(|| Mutex::new(Runner::new())),
             stalled: AtomicBool::new(false),
+            order: Arc::new(PushOrder::default()),
         });
         let mut handle = None;
         if shared.runner.is_none() {
@@ -354,7 +358,11 @@ impl Engine {
         self.shared.check_usable()?;
         let mut df = self.shared.lock_dataflow();
         let plans = sql::plan_statements(sql_text, &*df)?;
-        df.apply(plans, &self.shared.options)
+        df.apply(plans, &self.shared.options)?;
+        if df.needs_push_order {
+            self.shared.order.enabled.store(true, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// Opens a producer handle on `stream`.
@@ -372,6 +380,7 @@ impl Engine {
             node.settings.queue_capacity,
             self.shared.options.queue_bytes,
         );
+        q.set_order(self.shared.order.clone());
         let settings = node.settings.clone();
         df.input_opened(id);
         drop(df);
@@ -659,30 +668,49 @@ impl Runner {
             shared.deliver(&mut self.deliveries, &mut self.stalled);
             work += 1;
         }
-        for q in &self.inputs {
-            let items = &mut self.items;
-            work += q.drain(shared.options.batch_rows, &mut |it| items.push(it));
-            if self.items.is_empty() {
-                continue;
-            }
-            let mut df = shared.lock_dataflow();
-            for it in self.items.drain(..) {
-                match it {
-                    Item::Batch(b) => df.push(q.stream, b, now, &mut self.deliveries),
-                    Item::Watermark(ts) => {
-                        work += 1;
-                        df.watermark(q.stream, ts, now, &mut self.deliveries);
-                    }
-                    Item::Close => {
-                        work += 1;
-                        df.input_closed(q.stream, now, &mut self.deliveries);
-                        ended = true;
+        if shared.order.enabled.load(Ordering::Relaxed) && self.inputs.len() > 1 {
+            // Push order across inputs: always the input whose next item was
+            // pushed first, up to the next item of another input. Bounded
+            // like the plain round (each input's batch, at most).
+            let mut budget = self.inputs.len() * shared.options.batch_rows.max(1);
+            loop {
+                let mut first: Option<(usize, u64)> = None;
+                let mut next_other = u64::MAX;
+                for (i, q) in self.inputs.iter().enumerate() {
+                    let Some(s) = q.next_seq() else { continue };
+                    match first {
+                        Some((_, f)) if s >= f => next_other = next_other.min(s),
+                        _ => {
+                            if let Some((_, f)) = first {
+                                next_other = next_other.min(f);
+                            }
+                            first = Some((i, s));
+                        }
                     }
                 }
+                let Some((i, f)) = first else { break };
+                // Items pushed before the order was enabled (0) go first.
+                let limit = if f == 0 { 1 } else { next_other };
+                let q = self.inputs[i].clone();
+                let items = &mut self.items;
+                let n = q.drain_before(shared.options.batch_rows, limit, &mut |it| items.push(it));
+                if self.items.is_empty() {
+                    break;
+                }
+                work += n;
+                ended |= self.apply_items(shared, &q, now, &mut work);
+                if n >= budget {
+                    break;
+                }
+                budget -= n.max(1);
             }
-            shared.set_next_timer(df.next_timer());
-            drop(df);
-            shared.deliver(&mut self.deliveries, &mut self.stalled);
+        } else {
+            for i in 0..self.inputs.len() {
+                let q = self.inputs[i].clone();
+                let items = &mut self.items;
+                work += q.drain(shared.options.batch_rows, &mut |it| items.push(it));
+                ended |= self.apply_items(shared, &q, now, &mut work);
+            }
         }
         if ended {
             // Closed inputs leave the list once drained.
@@ -694,6 +722,34 @@ impl Runner {
             }
         }
         work
+    }
+
+    /// Runs the items just taken from `q` through the dataflow and hands
+    /// out the results; true when the input closed.
+    fn apply_items(&mut self, shared: &EngineShared, q: &InputQueue, now: i64, work: &mut usize) -> bool {
+        if self.items.is_empty() {
+            return false;
+        }
+        let mut ended = false;
+        let mut df = shared.lock_dataflow();
+        for it in self.items.drain(..) {
+            match it {
+                Item::Batch(b) => df.push(q.stream, b, now, &mut self.deliveries),
+                Item::Watermark(ts) => {
+                    *work += 1;
+                    df.watermark(q.stream, ts, now, &mut self.deliveries);
+                }
+                Item::Close => {
+                    *work += 1;
+                    df.input_closed(q.stream, now, &mut self.deliveries);
+                    ended = true;
+                }
+            }
+        }
+        shared.set_next_timer(df.next_timer());
+        drop(df);
+        shared.deliver(&mut self.deliveries, &mut self.stalled);
+        ended
     }
 
     /// worker=caller: steps until `own`'s item (queue, published position)

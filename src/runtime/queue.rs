@@ -89,6 +89,31 @@ pub(crate) enum Item {
     Close,
 }
 
+/// A count an engine's input queues share. Once a query needs rows of
+/// different streams in the order they were pushed (semantics.md, "Arrival
+/// order across streams"), `enabled` is set and every pushed item takes the
+/// next number, so the runner can take the items of several inputs in push
+/// order. Until then a push pays one relaxed load.
+#[derive(Default)]
+pub(crate) struct PushOrder {
+    pub(crate) enabled: AtomicBool,
+    next: AtomicU64,
+}
+
+impl PushOrder {
+    /// The next item's number, or 0 (no order) while not enabled.
+    #[inline]
+    fn stamp(&self) -> u64 {
+        if self.enabled.load(Ordering::Relaxed) {
+            // Relaxed is enough: pushes ordered by happens-before get
+            // increasing numbers (coherence of one atomic).
+            self.next.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            0
+        }
+    }
+}
+
 pub(crate) struct InputQueue {
     /// Index of the stream this input feeds.
     pub(crate) stream: usize,
@@ -119,6 +144,10 @@ pub(crate) struct InputQueue {
     /// The highest host watermark whose marker drop_oldest evicted: the
     /// worker still applies it (late rather than never).
     evicted_watermark: std::sync::atomic::AtomicI64,
+    /// The engine's push order (set once, before the first push).
+    order: std::sync::OnceLock<Arc<PushOrder>>,
+    /// Each slot's number in the push order (0: none).
+    seqs: Box<[AtomicU64]>,
 }
 
 // SAFETY: the cells are written only by the single producer (the `Producer`
@@ -180,7 +209,22 @@ impl InputQueue {
             producer_thread: Mutex::new(None),
             ended: AtomicBool::new(false),
             evicted_watermark: std::sync::atomic::AtomicI64::new(i64::MIN),
+            order: std::sync::OnceLock::new(),
+            seqs: (0..cap).map(|_| AtomicU64::new(0)).collect(),
         })
+    }
+
+    /// Shares the engine's push order (before the queue is pushed to).
+    pub(crate) fn set_order(&self, order: Arc<PushOrder>) {
+        let _ = self.order.set(order);
+    }
+
+    /// The push-order number of the next item to take, if any (0: pushed
+    /// before the order was enabled).
+    pub(crate) fn next_seq(&self) -> Option<u64> {
+        let h = self.head.load(Ordering::Acquire) & !READING;
+        let t = self.tail.load(Ordering::Acquire) & !SEALED;
+        (h < t).then(|| self.seqs[(h & self.mask) as usize].load(Ordering::Relaxed))
     }
 
     /// Rows waiting (rows in slots plus rows in queued batches).
@@ -263,6 +307,12 @@ impl InputQueue {
     /// Takes up to `max_rows` items out (a run of rows becomes one batch) and
     /// hands them to `sink` in order. Only the worker calls this.
     pub(crate) fn drain(&self, max_rows: usize, sink: &mut dyn FnMut(Item)) -> usize {
+        self.drain_before(max_rows, u64::MAX, sink)
+    }
+
+    /// As `drain`, stopping before the first item numbered `limit` or more
+    /// in the push order (the next item of another input).
+    pub(crate) fn drain_before(&self, max_rows: usize, limit: u64, sink: &mut dyn FnMut(Item)) -> usize {
         // Plain loads first: an idle worker polling an empty ring must not
         // keep taking the producer's cache line with read-modify-writes.
         if self.is_empty() {
@@ -270,7 +320,19 @@ impl InputQueue {
         }
         let h = self.head.fetch_or(READING, Ordering::AcqRel) & !READING;
         let t = self.tail.load(Ordering::Acquire) & !SEALED;
-        let end = t.min(h + max_rows.max(1) as u64);
+        let mut end = t.min(h + max_rows.max(1) as u64);
+        if limit != u64::MAX {
+            // Numbers rise along one queue; the first item is below the limit.
+            let mut pos = h + 1;
+            while pos < end {
+                let s = self.seqs[(pos & self.mask) as usize].load(Ordering::Relaxed);
+                if s >= limit {
+                    end = pos;
+                    break;
+                }
+                pos += 1;
+            }
+        }
         let mut items: Vec<Item> = Vec::new();
         let mut pos = h;
         let mut taken = 0usize;
@@ -740,6 +802,12 @@ impl Producer {
     fn publish(&mut self, kind: u8, arena_start: u64) -> Result<()> {
         unsafe {
             *self.q.meta(self.tail) = Meta { kind, arena_start };
+        }
+        if let Some(o) = self.q.order.get() {
+            let s = o.stamp();
+            if s != 0 {
+                self.q.seqs[(self.tail & self.q.mask) as usize].store(s, Ordering::Relaxed);
+            }
         }
         match self
             .q

@@ -400,3 +400,39 @@ fn miri_copy_bytes_copies_every_length() {
         }
     }
 }
+
+#[test]
+fn miri_push_order_numbers_items_and_drain_before_stops_at_another_inputs_item() {
+    let order = Arc::new(super::queue::PushOrder::default());
+    let (a, b) = (queue(8, 64), queue(8, 64));
+    a.set_order(order.clone());
+    b.set_order(order.clone());
+    let (mut pa, mut pb) = (Producer::new(a.clone()), Producer::new(b.clone()));
+    let mut st = Stage::new(2);
+    let mut push = |p: &mut Producer, n: i64| {
+        row(&mut st, n, None);
+        p.push_row(&st, Overflow::Block, Duration::from_secs(5)).unwrap();
+    };
+    // Before the order is enabled items carry no number.
+    push(&mut pa, 0);
+    assert_eq!(a.next_seq(), Some(0));
+    assert_eq!(ns(&drain_all(&a)), vec![0]);
+    order.enabled.store(true, std::sync::atomic::Ordering::Relaxed);
+    // a: 1, 2 | b: 3 | a: 4 — numbered in push order.
+    push(&mut pa, 1);
+    push(&mut pa, 2);
+    push(&mut pb, 3);
+    push(&mut pa, 4);
+    assert_eq!((a.next_seq(), b.next_seq()), (Some(1), Some(3)));
+    let mut got = Vec::new();
+    let n = a.drain_before(100, 3, &mut |it| {
+        if let Item::Batch(x) = it {
+            got.push(x)
+        }
+    });
+    assert_eq!((n, ns(&got)), (2, vec![1, 2]), "stops before the item numbered 3");
+    assert_eq!(a.next_seq(), Some(4));
+    assert_eq!(ns(&drain_all(&b)), vec![3]);
+    assert_eq!(ns(&drain_all(&a)), vec![4]);
+    assert_eq!(a.next_seq(), None);
+}
