@@ -311,10 +311,6 @@ fn processing_time_join_expires_by_the_clock() {
 fn join_errors_name_the_problem_and_change_nothing() {
     let cases = [
         (
-            "INSERT INTO O SELECT a.v FROM A AS a LEFT JOIN B AS b ON a.k = b.k",
-            "line 1:38: LEFT OUTER JOIN is not supported yet",
-        ),
-        (
             "INSERT INTO O SELECT a.v FROM A AS a JOIN A AS b ON a.k = b.k",
             "line 1:43: a stream joined with itself is not supported yet",
         ),
@@ -609,4 +605,41 @@ fn push_order_across_streams_holds_for_arrow_batches_too() {
         }
         assert_eq!(r.out(), want, "round {round}");
     }
+}
+
+#[test]
+fn outer_joins_emit_unmatched_arrivals_with_the_other_side_null() {
+    let q = |kind: &str| {
+        format!(
+            "INSERT INTO Out SELECT a.v, b.w FROM A WINDOW('length', 5) AS a {kind} JOIN \
+             B WINDOW('length', 5) AS b ON a.k = b.k AND b.w > 0"
+        )
+    };
+    let feed = |r: &mut Run| {
+        r.a("x", 1, 0).a("y", 2, 0); // no B yet: unmatched
+        r.b("x", 10, 0); // pairs with a1
+        r.b("z", 20, 0); // nothing on A
+        r.b("x", -5, 0); // fails b.w > 0: joins nothing
+        r.a("x", 3, 0).a("q", 4, 0); // a3 pairs with b10; a4 unmatched
+        r.out()
+    };
+    let mut left = Run::new("", &q("LEFT"));
+    assert_eq!(
+        feed(&mut left),
+        v(&["1,NULL", "2,NULL", "1,10", "3,10", "4,NULL"])
+    );
+    let mut right = Run::new("", &q("RIGHT OUTER"));
+    assert_eq!(feed(&mut right), v(&["1,10", "NULL,20", "NULL,-5", "3,10"]));
+    let mut full = Run::new("", &q("FULL"));
+    assert_eq!(
+        feed(&mut full),
+        v(&["1,NULL", "2,NULL", "1,10", "NULL,20", "NULL,-5", "3,10", "4,NULL"])
+    );
+    // WHERE sees the NULLs.
+    let mut w = Run::new(
+        "",
+        "INSERT INTO Out SELECT a.v FROM A AS a LEFT JOIN B WINDOW('length', 5) AS b ON a.k = b.k WHERE b.w IS NULL",
+    );
+    w.b("x", 1, 0).a("x", 1, 0).a("y", 2, 0).a("x", 3, 0).a("z", 4, 0);
+    assert_eq!(w.out(), v(&["2", "4"]));
 }

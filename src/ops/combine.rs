@@ -183,6 +183,17 @@ impl Layout {
         }
     }
 
+    /// Side `k`'s columns as they sit in the combined layout.
+    pub fn side_schema(&self, k: usize) -> SchemaRef {
+        let (off, w) = self.sides[k];
+        Arc::new(Schema::new(
+            self.full.fields()[off..off + w]
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect::<Vec<_>>(),
+        ))
+    }
+
     /// `batch` (rows of side `k`'s stream) seen as combined rows in which
     /// only side `k` is present.
     pub fn view(&self, k: usize, batch: &RecordBatch) -> Result<RecordBatch> {

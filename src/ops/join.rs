@@ -30,6 +30,8 @@ pub(crate) struct Join {
     on: Expr,
     hasher: KeyHasher,
     event_time: bool,
+    /// Per side: unmatched arrivals come out with the other side NULL.
+    outer: [bool; 2],
 }
 
 struct Side {
@@ -195,6 +197,76 @@ impl Join {
             on: plan.on.clone(),
             hasher: KeyHasher::new(),
             event_time,
+            outer: plan.outer,
+        })
+    }
+
+    /// The output of an outer side's arrivals: each arriving row's pairs,
+    /// or the row alone (the other side NULL) when it has none, in arrival
+    /// order.
+    fn with_unmatched(
+        &self,
+        a: usize,
+        rows: &RecordBatch,
+        ts: &[i64],
+        wm: &[i64],
+        matched: Option<(RecordBatch, Vec<u32>)>,
+    ) -> Result<Timed> {
+        let n = rows.num_rows();
+        let mut has = vec![false; n];
+        if let Some((_, of)) = &matched {
+            for &i in of {
+                has[i as usize] = true;
+            }
+        }
+        let alone: Vec<u32> = (0..n as u32).filter(|&i| !has[i as usize]).collect();
+        let mine = take_rows(rows, &alone)?;
+        let other = &self.layout.side_schema(1 - a);
+        let theirs: Vec<arrow::array::ArrayRef> = other
+            .fields()
+            .iter()
+            .map(|f| arrow::array::new_null_array(f.data_type(), alone.len()))
+            .collect();
+        let parts = if a == 0 {
+            vec![Some(mine), Some(theirs)]
+        } else {
+            vec![Some(theirs), Some(mine)]
+        };
+        let lonely = self.layout.assemble(parts, alone.len())?;
+        let Some((pairs, of)) = matched else {
+            return Ok(Timed {
+                ts: alone.iter().map(|&i| ts[i as usize]).collect(),
+                wm: alone.iter().map(|&i| wm[i as usize]).collect(),
+                rows: lonely,
+            });
+        };
+        // Merge in arrival order: pairs are grouped by arriving row already.
+        let mut picks: Vec<(usize, usize)> = Vec::with_capacity(of.len() + alone.len());
+        let (mut p, mut l) = (0usize, 0usize);
+        for i in 0..n as u32 {
+            if has[i as usize] {
+                while p < of.len() && of[p] == i {
+                    picks.push((0, p));
+                    p += 1;
+                }
+            } else {
+                picks.push((1, l));
+                l += 1;
+            }
+        }
+        let merged = gather_rows(&[&pairs, &lonely], &picks, pairs.num_columns())?;
+        let schema = pairs.schema();
+        let row_of = |&(src, k): &(usize, usize)| {
+            if src == 0 {
+                of[k] as usize
+            } else {
+                alone[k] as usize
+            }
+        };
+        Ok(Timed {
+            ts: picks.iter().map(|x| ts[row_of(x)]).collect(),
+            wm: picks.iter().map(|x| wm[row_of(x)]).collect(),
+            rows: RecordBatch::try_new(schema, merged)?,
         })
     }
 
@@ -344,6 +416,8 @@ impl Head for Join {
                 }
             }
         }
+        // Pairs that passed ON, and the arriving row of each.
+        let mut matched: Option<(RecordBatch, Vec<u32>)> = None;
         if !probe.is_empty() {
             let n = probe.len();
             let mine = take_rows(rows, &probe)?;
@@ -364,12 +438,17 @@ impl Head for Join {
                 } else {
                     arrow::compute::filter_record_batch(&pairs, &mask)?
                 };
-                out.push(Timed {
-                    rows,
-                    ts: sel.iter().map(|&k| ts[probe[k] as usize]).collect(),
-                    wm: sel.iter().map(|&k| wm[probe[k] as usize]).collect(),
-                });
+                matched = Some((rows, sel.iter().map(|&k| probe[k]).collect()));
             }
+        }
+        match (matched, self.outer[a]) {
+            (Some((pairs, of)), false) => out.push(Timed {
+                ts: of.iter().map(|&i| ts[i as usize]).collect(),
+                wm: of.iter().map(|&i| wm[i as usize]).collect(),
+                rows: pairs,
+            }),
+            (None, false) => {}
+            (matched, true) => out.push(self.with_unmatched(a, rows, ts, wm, matched)?),
         }
 
         // Keep the arriving rows. A row that joins nothing still holds its

@@ -431,17 +431,12 @@ impl Analyzer<'_> {
     }
 
     fn join(&self, j: &ast::JoinSource) -> Result<Sources> {
-        if j.kind != ast::JoinKind::Inner {
-            let k = match j.kind {
-                ast::JoinKind::Left => "LEFT",
-                ast::JoinKind::Right => "RIGHT",
-                _ => "FULL",
-            };
-            return Err(Error::sql(format!(
-                "{}: {k} OUTER JOIN is not supported yet; use [INNER] JOIN",
-                j.pos
-            )));
-        }
+        let outer = match j.kind {
+            ast::JoinKind::Inner => [false, false],
+            ast::JoinKind::Left => [true, false],
+            ast::JoinKind::Right => [false, true],
+            ast::JoinKind::Full => [true, true],
+        };
         let mut sides = Vec::with_capacity(2);
         let mut plans = Vec::with_capacity(2);
         let mut names: Vec<(String, Pos)> = Vec::new();
@@ -509,6 +504,7 @@ impl Analyzer<'_> {
                 sides: [left, right],
                 on: Expr::Literal(Scalar::Bool(true)),
                 keys: Vec::new(),
+                outer,
             }),
             names,
         })

@@ -153,6 +153,9 @@ pub struct JoinPlan {
     /// `left_expr = right_expr` conjuncts of ON, each over the combined row
     /// but reading only its own side: candidates are found by these keys.
     pub keys: Vec<(Expr, Expr)>,
+    /// Per side: an arriving row that joins nothing comes out alone, the
+    /// other side's columns NULL (LEFT: [true, false], RIGHT, FULL).
+    pub outer: [bool; 2],
 }
 
 #[derive(Clone, Debug)]
