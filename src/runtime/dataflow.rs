@@ -606,7 +606,9 @@ fn needs_push_order(q: &QueryPlan, event_time: bool) -> bool {
         SourcePlan::Stream => false,
         SourcePlan::Pattern(_) => true,
         SourcePlan::Join(j) => {
-            !event_time || j.sides.iter().any(|s| !matches!(s.window, JoinWindow::Time(_)))
+            !event_time
+                || j.outer.contains(&true)
+                || j.sides.iter().any(|s| !matches!(s.window, JoinWindow::Time(_)))
         }
     }
 }
