@@ -17,6 +17,9 @@ use arrow::datatypes::{
 
 use super::{Operator, RowTimes};
 use crate::error::Result;
+use crate::state::{put_bytes, seal, unseal, Reader};
+
+const SNAPSHOT_MAGIC: &[u8; 4] = b"EDHQ";
 use crate::expr::Expr;
 use crate::sql::plan::SidePlan;
 
@@ -42,6 +45,11 @@ pub(crate) trait Head: Send {
     /// reached `t`: drop state no later row can use.
     fn advance(&mut self, t: i64) -> Result<()>;
     fn state_bytes(&self) -> usize;
+    /// Appends the head's state (see `Operator::snapshot`).
+    fn snapshot(&self, w: &mut Vec<u8>) -> Result<()>;
+    /// Replaces the head's state with one `snapshot` wrote; on error the
+    /// head is left as it was.
+    fn restore(&mut self, r: &mut Reader<'_>) -> Result<()>;
 }
 
 /// A head followed by the rest of the query.
@@ -123,20 +131,29 @@ impl Operator for Combine {
         self.head.state_bytes() + self.tail.state_bytes()
     }
 
-    /// Not built yet for joins and patterns (semantics.md, "State"): an
-    /// error, never an empty snapshot that would restore as no state.
+    /// The head's state, then the rest of the query's snapshot as a blob.
     fn snapshot(&self) -> Result<Vec<u8>> {
-        Err(crate::Error::new(
-            crate::Status::Internal,
-            "snapshots of join and pattern queries are not supported yet",
-        ))
+        let mut w = Vec::new();
+        self.head.snapshot(&mut w)?;
+        put_bytes(&mut w, &self.tail.snapshot()?);
+        Ok(seal(SNAPSHOT_MAGIC, &w))
     }
 
-    fn restore(&mut self, _snapshot: &[u8]) -> Result<()> {
-        Err(crate::Error::new(
-            crate::Status::Internal,
-            "snapshots of join and pattern queries are not supported yet",
-        ))
+    /// All or nothing: head and tail each replace their state only on
+    /// success; when the tail then fails, the head gets its old state back.
+    fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
+        let mut r = Reader::new(unseal(SNAPSHOT_MAGIC, snapshot)?);
+        let mut backup = Vec::new();
+        self.head.snapshot(&mut backup)?;
+        self.head.restore(&mut r)?;
+        let rest = r.blob().and_then(|tail| {
+            r.end()?;
+            self.tail.restore(tail)
+        });
+        if rest.is_err() {
+            self.head.restore(&mut Reader::new(&backup))?;
+        }
+        rest
     }
 }
 

@@ -23,6 +23,7 @@ use super::RowTimes;
 use crate::error::Result;
 use crate::expr::Expr;
 use crate::sql::plan::{JoinPlan, JoinWindow};
+use crate::state::{corrupt, put_batch, put_bool, put_i64, put_var, Reader};
 
 pub(crate) struct Join {
     layout: Layout,
@@ -164,6 +165,24 @@ impl Kept {
 }
 
 impl Join {
+    /// Hashes of `rows` (side `a`'s stream) as the side keeps them: None
+    /// for a row that joins nothing (a NULL key, or failing the side's own
+    /// part of ON).
+    fn row_hashes(&self, a: usize, rows: &RecordBatch) -> Result<Vec<Option<u64>>> {
+        let view = self.layout.view(a, rows)?;
+        let keys: Vec<&Expr> = self.sides[a].keys.iter().collect();
+        let mut hashes = self.hasher.hash(&keys, &view)?;
+        if let Some(f) = &self.sides[a].filter {
+            let mask = f.eval_predicate(&view)?;
+            for (i, h) in hashes.iter_mut().enumerate() {
+                if !mask.value(i) {
+                    *h = None;
+                }
+            }
+        }
+        Ok(hashes)
+    }
+
     /// `lateness`: each input port's allowed lateness (rows that far behind
     /// its watermark are still taken).
     pub fn new(plan: &JoinPlan, schema: &SchemaRef, lateness: &[i64], event_time: bool) -> Result<Join> {
@@ -337,18 +356,8 @@ impl Head for Join {
             self.sides[a].watermark = self.sides[a].watermark.max(w);
         }
         let (rows, ts, wm) = (batch, times.ts, times.wm);
-        let view = self.layout.view(a, rows)?;
-        let keys: Vec<&Expr> = self.sides[a].keys.iter().collect();
-        let mut hashes = self.hasher.hash(&keys, &view)?;
-        // Rows failing this side's own part of ON join nothing.
-        if let Some(f) = &self.sides[a].filter {
-            let mask = f.eval_predicate(&view)?;
-            for (i, h) in hashes.iter_mut().enumerate() {
-                if !mask.value(i) {
-                    *h = None;
-                }
-            }
-        }
+        let hashes = self.row_hashes(a, rows)?;
+        let keyless = self.sides[a].keys.is_empty();
 
         // Candidates: each arriving row against the other side's kept rows
         // with its key, whose times fit both windows.
@@ -398,7 +407,7 @@ impl Head for Join {
             for (i, h) in hashes.iter().enumerate() {
                 let Some(h) = h else { continue };
                 let first_time = lo_gap.map_or(i64::MIN, |g| ts[i].saturating_sub(g));
-                if keys.is_empty() {
+                if keyless {
                     let (base, len) = (kept.base, kept.len());
                     let start = if ranged {
                         kept.ts.partition_point(|&t| t <= first_time) as u64
@@ -500,6 +509,76 @@ impl Head for Join {
         }
         self.prune(0)?;
         self.prune(1)
+    }
+
+    /// Per side: its watermark, whether its rows came in time order, and
+    /// its kept rows (one Arrow batch) with each row's time and whether it
+    /// can join (keys are hashed again on restore).
+    fn snapshot(&self, w: &mut Vec<u8>) -> Result<()> {
+        for (k, s) in self.sides.iter().enumerate() {
+            put_i64(w, s.watermark);
+            put_bool(w, s.kept.unsorted);
+            let n = s.kept.len();
+            put_var(w, n as u64);
+            if n == 0 {
+                continue;
+            }
+            let stored: Vec<&RecordBatch> = s.kept.batches.iter().map(|(_, b)| b).collect();
+            let picks: Vec<(usize, usize)> = (0..n as u64).map(|i| s.kept.locate(s.kept.base + i)).collect();
+            let rows =
+                RecordBatch::try_new(self.layout.side_schema(k), gather_rows(&stored, &picks, s.width)?)?;
+            put_batch(w, &rows)?;
+            for i in 0..n {
+                put_i64(w, s.kept.ts[i]);
+                put_bool(w, s.kept.hash[i].is_some());
+            }
+        }
+        Ok(())
+    }
+
+    fn restore(&mut self, r: &mut Reader<'_>) -> Result<()> {
+        let mut sides = Vec::with_capacity(2);
+        for k in 0..2 {
+            let watermark = r.i64()?;
+            let unsorted = r.bool()?;
+            let n = r.len()?;
+            let mut kept = Kept {
+                unsorted,
+                ..Kept::default()
+            };
+            let mut latest = AHashMap::new();
+            if n > 0 {
+                let rows = r.batch(&self.layout.side_schema(k))?;
+                if rows.num_rows() != n {
+                    return Err(corrupt("join rows do not match their count"));
+                }
+                let hashes = self.row_hashes(k, &rows)?;
+                let mut ts = Vec::with_capacity(n);
+                let mut hs = Vec::with_capacity(n);
+                for h in hashes {
+                    ts.push(r.i64()?);
+                    hs.push(if r.bool()? { h } else { None });
+                }
+                if let Some((enc, _)) = &self.sides[k].unique {
+                    // The latest row per value; the earlier ones were
+                    // replaced (and joined nothing since).
+                    let values = enc.keys(&rows)?;
+                    for i in 0..n {
+                        latest.insert(values.row(i).as_ref().to_vec(), i as u64);
+                    }
+                }
+                kept.push(rows, &ts, &hs);
+            }
+            sides.push((watermark, kept, latest));
+        }
+        for (s, (watermark, kept, latest)) in self.sides.iter_mut().zip(sides) {
+            s.watermark = watermark;
+            s.kept = kept;
+            if let Some((_, l)) = &mut s.unique {
+                *l = latest;
+            }
+        }
+        Ok(())
     }
 
     fn state_bytes(&self) -> usize {

@@ -26,6 +26,7 @@ use super::RowTimes;
 use crate::error::Result;
 use crate::expr::Expr;
 use crate::sql::plan::PatternPlan;
+use crate::state::{corrupt, put_batch, put_bool, put_i64, put_var, Reader};
 
 pub(crate) struct Pattern {
     layout: Layout,
@@ -114,19 +115,26 @@ impl Pattern {
         }
     }
 
+    /// The bucket of each partial waiting for element `k` (None: a NULL
+    /// key, it can never complete).
+    fn buckets(&self, k: usize, partials: &[Partial]) -> Result<Vec<Option<u64>>> {
+        let el = &self.elements[k];
+        if el.earlier_keys.is_empty() || partials.is_empty() {
+            return Ok(vec![Some(0); partials.len()]);
+        }
+        let combined = self.bound_rows_owned(partials, k)?;
+        let keys: Vec<&Expr> = el.earlier_keys.iter().collect();
+        self.hasher.hash(&keys, &combined)
+    }
+
     /// Puts partials that now wait for element `k` into their buckets.
     fn wait(&mut self, k: usize, partials: Vec<Partial>) -> Result<()> {
-        if partials.is_empty() {
-            return Ok(());
-        }
-        let el = &self.elements[k];
-        let hashes = if el.earlier_keys.is_empty() {
-            vec![Some(0); partials.len()]
-        } else {
-            let combined = self.bound_rows_owned(&partials, k)?;
-            let keys: Vec<&Expr> = el.earlier_keys.iter().collect();
-            self.hasher.hash(&keys, &combined)?
-        };
+        let hashes = self.buckets(k, &partials)?;
+        self.insert(k, partials, hashes);
+        Ok(())
+    }
+
+    fn insert(&mut self, k: usize, partials: Vec<Partial>, hashes: Vec<Option<u64>>) {
         for (p, h) in partials.into_iter().zip(hashes) {
             // A NULL key equals nothing: the partial can never complete.
             if let Some(h) = h {
@@ -134,7 +142,6 @@ impl Pattern {
                 self.waiting_count += 1;
             }
         }
-        Ok(())
     }
 
     /// Combined rows of `partials` with elements 0..k from what they bound,
@@ -202,6 +209,79 @@ impl Head for Pattern {
 
     fn advance(&mut self, t: i64) -> Result<()> {
         self.expire(t);
+        Ok(())
+    }
+
+    /// Whether a match may start and whether the one match was made, the
+    /// start counter, then per element k the partials waiting for it (in
+    /// start order): start number and time, and per earlier element the
+    /// rows they matched (one Arrow batch each). Buckets are hashed again
+    /// on restore.
+    fn snapshot(&self, w: &mut Vec<u8>) -> Result<()> {
+        put_bool(w, self.armed);
+        put_bool(w, self.done);
+        put_var(w, self.next_seq);
+        for k in 1..self.elements.len() {
+            let mut ps: Vec<&Partial> = self.waiting[k].values().flatten().collect();
+            ps.sort_unstable_by_key(|p| p.seq);
+            put_var(w, ps.len() as u64);
+            if ps.is_empty() {
+                continue;
+            }
+            for p in &ps {
+                put_var(w, p.seq);
+                put_i64(w, p.start);
+            }
+            let picks: Vec<(usize, usize)> = (0..ps.len()).map(|i| (i, 0)).collect();
+            for j in 0..k {
+                let bs: Vec<&RecordBatch> = ps.iter().map(|p| &p.bound[j]).collect();
+                let cols = gather_rows(&bs, &picks, self.elements[j].width)?;
+                put_batch(w, &RecordBatch::try_new(self.layout.side_schema(j), cols)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn restore(&mut self, r: &mut Reader<'_>) -> Result<()> {
+        let armed = r.bool()?;
+        let done = r.bool()?;
+        let next_seq = r.count()?;
+        let mut waiting: Vec<(Vec<Partial>, Vec<Option<u64>>)> = vec![(Vec::new(), Vec::new())];
+        for k in 1..self.elements.len() {
+            let n = r.len()?;
+            let mut ps = Vec::with_capacity(n);
+            for _ in 0..n {
+                let seq = r.count()?;
+                let start = r.i64()?;
+                ps.push(Partial {
+                    seq,
+                    start,
+                    bound: Vec::with_capacity(k + 1),
+                    after: -1,
+                });
+            }
+            if n > 0 {
+                for j in 0..k {
+                    let rows = r.batch(&self.layout.side_schema(j))?;
+                    if rows.num_rows() != n {
+                        return Err(corrupt("pattern rows do not match their count"));
+                    }
+                    for (i, p) in ps.iter_mut().enumerate() {
+                        p.bound.push(rows.slice(i, 1));
+                    }
+                }
+            }
+            let hashes = self.buckets(k, &ps)?;
+            waiting.push((ps, hashes));
+        }
+        self.armed = armed;
+        self.done = done;
+        self.next_seq = next_seq;
+        self.waiting.iter_mut().for_each(|b| b.clear());
+        self.waiting_count = 0;
+        for (k, (ps, hashes)) in waiting.into_iter().enumerate().skip(1) {
+            self.insert(k, ps, hashes);
+        }
         Ok(())
     }
 

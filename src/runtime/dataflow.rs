@@ -935,3 +935,170 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod snapshot_tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Int64Array, RecordBatch, StringArray};
+    use arrow::compute::concat_batches;
+
+    use super::*;
+
+    const STREAMS: &str = "CREATE STREAM A (k STRING, v BIGINT, ts BIGINT) WITH (event_time = 'ts');
+                           CREATE STREAM B (k STRING, w BIGINT, ts BIGINT) WITH (event_time = 'ts');";
+
+    /// Join and pattern queries over A and B, one of each kind of state.
+    const QUERIES: &[&str] = &[
+        "INSERT INTO O SELECT a.k, a.v, b.w FROM A WINDOW('time', 50) AS a JOIN B WINDOW('time', 30) AS b \
+         ON a.k = b.k AND a.v > 2",
+        "INSERT INTO O SELECT a.v, b.w FROM A WINDOW('length', 6) AS a FULL JOIN B WINDOW('unique', k) AS b \
+         ON a.k = b.k",
+        "INSERT INTO O SELECT a.k, COUNT(*) AS n, SUM(b.w) AS s FROM A AS a JOIN B WINDOW('length', 4) AS b \
+         ON a.k = b.k GROUP BY a.k",
+        "INSERT INTO O SELECT e1.v AS v1, e2.w AS w2, e3.v AS v3 FROM PATTERN (EVERY e1=A[v > 5] \
+         -> e2=B[k = e1.k] -> e3=A[v < e1.v AND k = e2.k]) WITHIN 200",
+        "INSERT INTO O SELECT e1.v AS v1, e2.v AS v2 FROM PATTERN (e1=A[v > 8] -> e2=A[v < 2]) WITHIN 100",
+    ];
+
+    /// (port, batch, times) in arrival order: A and B alternate in small
+    /// batches, keys from a small set, times rising.
+    fn data() -> Vec<(usize, RecordBatch, Vec<i64>)> {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut out = Vec::new();
+        let mut t = 0i64;
+        for i in 0..120 {
+            let n = 1 + rnd(5) as usize;
+            let (mut k, mut v, mut ts) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..n {
+                t += rnd(7) as i64;
+                k.push(format!("k{}", rnd(3)));
+                v.push(rnd(10) as i64);
+                ts.push(t);
+            }
+            let port = i % 2;
+            let names = if port == 0 {
+                ["k", "v", "ts"]
+            } else {
+                ["k", "w", "ts"]
+            };
+            let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+                arrow::datatypes::Field::new(names[0], arrow::datatypes::DataType::Utf8, true),
+                arrow::datatypes::Field::new(names[1], arrow::datatypes::DataType::Int64, true),
+                arrow::datatypes::Field::new(names[2], arrow::datatypes::DataType::Int64, true),
+            ]));
+            let b = RecordBatch::try_new(
+                schema,
+                vec![
+                    Arc::new(StringArray::from(k)),
+                    Arc::new(Int64Array::from(v)),
+                    Arc::new(Int64Array::from(ts.clone())),
+                ],
+            )
+            .unwrap();
+            out.push((port, b, ts));
+        }
+        out
+    }
+
+    fn setup(sql: &str) -> (QueryPlan, Vec<StreamSettings>) {
+        let mut df = Dataflow::default();
+        let opts = Options::default();
+        df.apply(crate::sql::plan_statements(STREAMS, &df).unwrap(), &opts)
+            .unwrap();
+        let Plan::Insert(q) = crate::sql::plan_statements(sql, &df).unwrap().remove(0) else {
+            panic!("not a query")
+        };
+        let settings = q
+            .inputs
+            .iter()
+            .map(|n| df.streams[df.lookup(n).unwrap()].settings.clone())
+            .collect();
+        (q, settings)
+    }
+
+    /// Runs `data` through `op`; each batch's rows have their own times as
+    /// watermarks (in order, no delay), and the query's time then moves to
+    /// the least of the two streams' (as the dataflow does).
+    fn run(
+        op: &mut dyn Operator,
+        data: &[(usize, RecordBatch, Vec<i64>)],
+        wm: &mut [i64; 2],
+        out: &mut Vec<RecordBatch>,
+    ) {
+        for (port, b, ts) in data {
+            op.process_port(*port, b, RowTimes { ts, wm: ts }, out).unwrap();
+            wm[*port] = *ts.last().unwrap();
+            op.advance(wm[0].min(wm[1]), out).unwrap();
+        }
+    }
+
+    #[test]
+    fn restored_join_and_pattern_queries_continue_as_if_never_stopped() {
+        let data = data();
+        for sql in QUERIES {
+            let (q, settings) = setup(sql);
+            for cut in [1, 7, 30, 61, 100] {
+                let (mut whole, mut first, mut wm1, mut wm2) =
+                    (Vec::new(), Vec::new(), [i64::MIN; 2], [i64::MIN; 2]);
+                let mut straight = build_op(&q, &settings).unwrap();
+                run(straight.as_mut(), &data, &mut wm1, &mut whole);
+                let mut before = build_op(&q, &settings).unwrap();
+                run(before.as_mut(), &data[..cut], &mut wm2, &mut first);
+                let snap = before.snapshot().unwrap();
+                let mut after = build_op(&q, &settings).unwrap();
+                after.restore(&snap).unwrap();
+                assert_eq!(
+                    after.snapshot().unwrap(),
+                    snap,
+                    "{sql}: a restored query snapshots to the same bytes"
+                );
+                run(after.as_mut(), &data[cut..], &mut wm2, &mut first);
+                let schema = q.output_schema.clone();
+                assert!(
+                    whole.iter().map(|b| b.num_rows()).sum::<usize>() > 0,
+                    "{sql}: the data makes rows"
+                );
+                assert_eq!(
+                    concat_batches(&schema, &first).unwrap(),
+                    concat_batches(&schema, &whole).unwrap(),
+                    "{sql}: cut after batch {cut}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_damaged_or_foreign_snapshot_is_refused_and_changes_nothing() {
+        let data = data();
+        let (q, settings) = setup(QUERIES[0]);
+        let mut op = build_op(&q, &settings).unwrap();
+        let mut sink = Vec::new();
+        run(op.as_mut(), &data[..40], &mut [i64::MIN; 2], &mut sink);
+        let good = op.snapshot().unwrap();
+        let mut bad = good.clone();
+        let mid = bad.len() / 2;
+        bad[mid] ^= 0x40;
+        let mut fresh = build_op(&q, &settings).unwrap();
+        let empty = fresh.snapshot().unwrap();
+        assert_eq!(fresh.restore(&bad).unwrap_err().status, crate::Status::Corrupt);
+        assert_eq!(
+            fresh.snapshot().unwrap(),
+            empty,
+            "a refused snapshot leaves the query as it was"
+        );
+        // A pattern's snapshot is not a join's.
+        let (p, ps) = setup(QUERIES[3]);
+        let mut pat = build_op(&p, &ps).unwrap();
+        run(pat.as_mut(), &data[..40], &mut [i64::MIN; 2], &mut sink);
+        let before = pat.snapshot().unwrap();
+        assert!(pat.restore(&good).is_err());
+        assert_eq!(pat.snapshot().unwrap(), before);
+    }
+}

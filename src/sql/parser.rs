@@ -878,13 +878,23 @@ impl<'a> StmtParser<'a> {
             break;
         }
         self.expect(&Token::RParen, "'->' or ')' in PATTERN(...)")?;
+        // A duration, as windows take them: INTERVAL 'n' UNIT or
+        // milliseconds.
         let within = if self.eat_word("WITHIN") {
             let at = self.peek_pos();
-            self.expect_word("INTERVAL", "INTERVAL after WITHIN")?;
-            match self.interval_value()? {
-                OptionValue::Interval(ms) if ms > 0 => Some((ms, at)),
-                _ => return Err(Error::sql(format!("{at}: WITHIN needs a positive interval"))),
+            let ms = if self.eat_word("INTERVAL") {
+                match self.interval_value()? {
+                    OptionValue::Interval(ms) => ms,
+                    _ => 0,
+                }
+            } else {
+                let n = self.count("a duration after WITHIN (INTERVAL 'n' UNIT or milliseconds)")?;
+                i64::try_from(n.value).unwrap_or(i64::MAX)
+            };
+            if ms <= 0 {
+                return Err(Error::sql(format!("{at}: WITHIN needs a positive interval")));
             }
+            Some((ms, at))
         } else {
             None
         };
@@ -1485,9 +1495,14 @@ mod tests {
             "line 1:41: expected '=' after the event alias (as in e1=Stream[condition]), found 'T'"
         );
         assert_eq!(
-            err("INSERT INTO o SELECT a FROM PATTERN (e1=T) WITHIN 5"),
-            "line 1:51: expected INTERVAL after WITHIN, found '5'"
+            err("INSERT INTO o SELECT a FROM PATTERN (e1=T) WITHIN x"),
+            "line 1:51: expected a duration after WITHIN (INTERVAL 'n' UNIT or milliseconds), found 'x'"
         );
+        let i = insert("INSERT INTO o SELECT a FROM PATTERN (e1=T) WITHIN 250");
+        let Source::Pattern(p) = &i.query.from else {
+            panic!("not a pattern")
+        };
+        assert_eq!(p.within.map(|w| w.0), Some(250));
     }
 
     #[test]
