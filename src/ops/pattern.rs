@@ -64,6 +64,9 @@ struct Partial {
     /// Row of the current batch it was created or moved on at (it may
     /// only take later rows); -1: before this batch.
     after: i64,
+    /// First row of the current batch past its WITHIN bound (it may only
+    /// take earlier rows).
+    dies: usize,
 }
 
 impl Pattern {
@@ -258,6 +261,7 @@ impl Head for Pattern {
                     start,
                     bound: Vec::with_capacity(k + 1),
                     after: -1,
+                    dies: 0,
                 });
             }
             if n > 0 {
@@ -318,6 +322,13 @@ impl Pattern {
                 Some(w) => reach.partition_point(|&t| t.saturating_sub(start) <= w),
             }
         };
+        // Once per batch for the partials carried over: where each runs out
+        // of time (a binary search; rows meet partials many times).
+        for bucket in &mut self.waiting {
+            for p in bucket.values_mut().flatten() {
+                p.dies = dies_at(p.start);
+            }
+        }
         // Partials moved on to element k in this batch (k = index).
         let mut moved: Vec<Partial> = Vec::new();
         // Completed: (row, seq, partial).
@@ -348,6 +359,7 @@ impl Pattern {
                         start: t,
                         bound: vec![batch.slice(i, 1)],
                         after: i as i64,
+                        dies: dies_at(t),
                     };
                     self.next_seq += 1;
                     if last == 0 {
@@ -376,7 +388,7 @@ impl Pattern {
                 let Some(h) = *h else { continue };
                 if let Some(ps) = self.waiting[k].get(&h) {
                     for (j, p) in ps.iter().enumerate() {
-                        if (i as i64) > p.after && i < dies_at(p.start) {
+                        if (i as i64) > p.after && i < p.dies {
                             cand.push((h, j, i));
                         }
                     }
