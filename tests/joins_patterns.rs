@@ -6,13 +6,10 @@ use std::time::Duration;
 
 use arrow::array::{Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use arrow::util::display::{ArrayFormatter, FormatOptions};
 use eddy::{Engine, Input, Status, Subscription};
 
-fn open(opts: &str) -> Engine {
-    let extra = std::env::var("EDDY_TEST_ENGINE_OPTIONS").unwrap_or_default();
-    Engine::open(&format!("{opts};{extra}")).unwrap()
-}
+mod common;
+use common::{lines, open, stat, v};
 
 /// Streams A (k STRING, v BIGINT, ts BIGINT) and B (k STRING, w BIGINT, ts
 /// BIGINT), a query writing Out, one input on each.
@@ -73,27 +70,6 @@ impl Run {
     }
 }
 
-fn lines(b: &RecordBatch) -> Vec<String> {
-    let opts = FormatOptions::default().with_null("NULL");
-    let fmts: Vec<ArrayFormatter> = b
-        .columns()
-        .iter()
-        .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap())
-        .collect();
-    (0..b.num_rows())
-        .map(|r| {
-            fmts.iter()
-                .map(|f| f.value(r).to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect()
-}
-
-fn v(rows: &[&str]) -> Vec<String> {
-    rows.iter().map(|s| s.to_string()).collect()
-}
-
 fn sorted(mut rows: Vec<String>) -> Vec<String> {
     rows.sort();
     rows
@@ -121,13 +97,20 @@ fn batch(rows: &[(&str, i64, i64)]) -> RecordBatch {
     batch_of("v", rows)
 }
 
-fn sql_error(setup: &str, query: &str) -> eddy::Error {
-    let e = open("");
-    e.execute(setup).unwrap();
-    let err = e.execute(query).unwrap_err();
-    // Nothing was applied: the engine still takes a valid query.
-    e.execute("INSERT INTO Ok1 SELECT k FROM A").unwrap();
-    err
+/// Each query fails on streams `AB` with a message starting as given, and
+/// leaves the engine taking a valid query.
+fn assert_errors(cases: &[(&str, &str)]) {
+    for (q, want) in cases {
+        let e = open("");
+        e.execute(AB).unwrap();
+        let err = e.execute(q).unwrap_err();
+        assert!(
+            err.message.starts_with(want),
+            "{q}\n  got:  {}\n  want: {want}",
+            err.message
+        );
+        e.execute("INSERT INTO Ok1 SELECT k FROM A").unwrap();
+    }
 }
 
 const AB: &str = "CREATE STREAM A (k STRING, v BIGINT, ts BIGINT) WITH (event_time = 'ts');
@@ -196,13 +179,7 @@ fn kept_rows_are_dropped_once_the_other_side_has_moved_past_them() {
     }
     assert!(r.out().is_empty());
     let stats = r.e.stats_json();
-    let at = stats.find("\"state_bytes\":").unwrap() + "\"state_bytes\":".len();
-    let bytes: usize = stats[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect::<String>()
-        .parse()
-        .unwrap();
+    let bytes = stat(&stats, "\"queries\"", "state_bytes");
     // Each side keeps only its last 100 ms (10 rows), not 1000 rows.
     assert!(bytes < 64 * 1024, "join state {bytes} bytes: {stats}");
 }
@@ -343,14 +320,7 @@ fn join_errors_name_the_problem_and_change_nothing() {
             "line 1:13: query reads and writes stream 'A'",
         ),
     ];
-    for (q, want) in cases {
-        let err = sql_error(AB, q);
-        assert!(
-            err.message.starts_with(want),
-            "{q}\n  got:  {}\n  want: {want}",
-            err.message
-        );
-    }
+    assert_errors(&cases);
 }
 
 // ---- patterns -------------------------------------------------------------
@@ -491,14 +461,7 @@ fn pattern_errors_name_the_problem() {
             "line 1:22: column 'v' is ambiguous",
         ),
     ];
-    for (q, want) in cases {
-        let err = sql_error(AB, q);
-        assert!(
-            err.message.starts_with(want),
-            "{q}\n  got:  {}\n  want: {want}",
-            err.message
-        );
-    }
+    assert_errors(&cases);
 }
 
 #[test]
@@ -563,13 +526,7 @@ fn unique_window_joins_the_latest_row_per_value() {
     r.a("z", 4, 0).a("x", 5, 0);
     assert_eq!(r.out(), v(&["4,5099", "5,11"]));
     let stats = r.e.stats_json();
-    let at = stats.find("\"state_bytes\":").unwrap() + "\"state_bytes\":".len();
-    let bytes: usize = stats[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect::<String>()
-        .parse()
-        .unwrap();
+    let bytes = stat(&stats, "\"queries\"", "state_bytes");
     assert!(bytes < 256 * 1024, "unique join state {bytes} bytes: {stats}");
     // Unique on another column than the key: a newer row with the same w
     // replaces an older one of another k.

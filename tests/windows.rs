@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use arrow::array::RecordBatch;
-use arrow::util::display::{ArrayFormatter, FormatOptions};
 use eddy::{Engine, Input, Status, Subscription};
+
+mod common;
+use common::{lines, open, stat, v};
 
 /// A stream of (id BIGINT, v BIGINT, ts BIGINT) and helpers around it.
 struct Run {
@@ -15,13 +17,6 @@ struct Run {
 }
 
 const S: &str = "CREATE STREAM S (id BIGINT, v BIGINT, ts BIGINT)";
-
-/// EDDY_TEST_ENGINE_OPTIONS (e.g. `worker=caller`) is added to every
-/// engine's options: the suite runs once per way of running the dataflow.
-fn open(opts: &str) -> Engine {
-    let extra = std::env::var("EDDY_TEST_ENGINE_OPTIONS").unwrap_or_default();
-    Engine::open(&format!("{opts};{extra}")).unwrap()
-}
 
 impl Run {
     /// `with`: the stream's WITH clause ("" for none); `query`: statements
@@ -81,42 +76,6 @@ impl Run {
     fn stats(&self) -> String {
         self.e.stats_json()
     }
-}
-
-fn lines(b: &RecordBatch) -> Vec<String> {
-    let opts = FormatOptions::default().with_null("NULL");
-    let fmts: Vec<ArrayFormatter> = b
-        .columns()
-        .iter()
-        .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap())
-        .collect();
-    (0..b.num_rows())
-        .map(|r| {
-            fmts.iter()
-                .map(|f| f.value(r).to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect()
-}
-
-fn v(rows: &[&str]) -> Vec<String> {
-    rows.iter().map(|s| s.to_string()).collect()
-}
-
-/// A number from a stats JSON text: the first `"key":<n>` after `after`.
-fn stat(json: &str, after: &str, key: &str) -> i64 {
-    let start = json
-        .find(after)
-        .unwrap_or_else(|| panic!("{after} not in {json}"));
-    let rest = &json[start..];
-    let k = format!("\"{key}\":");
-    let at = rest.find(&k).unwrap() + k.len();
-    let num: String = rest[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '-')
-        .collect();
-    num.parse().unwrap()
 }
 
 // ---- count windows ----------------------------------------------------------

@@ -17,11 +17,12 @@ use arrow::datatypes::{
 
 use super::{Operator, RowTimes};
 use crate::error::Result;
-use crate::state::{put_bytes, seal, unseal, Reader};
-
-const SNAPSHOT_MAGIC: &[u8; 4] = b"EDHQ";
 use crate::expr::Expr;
 use crate::sql::plan::SidePlan;
+use crate::state::{put_bytes, seal, unseal, Reader};
+
+/// Frames the snapshot of a join or pattern query.
+const SNAPSHOT_MAGIC: &[u8; 4] = b"EDHQ";
 
 /// Combined rows and the time of each (that of the row whose arrival made
 /// it), ready for the rest of the query.
@@ -290,8 +291,8 @@ pub(crate) struct KeyHasher {
 
 impl KeyHasher {
     pub fn new() -> KeyHasher {
-        // Fixed seeds: a key's hash is the same on every run (state that is
-        // snapshotted keeps its meaning).
+        // Fixed seeds: a run's hash buckets are the same every time, so a
+        // profile or a bug reproduces.
         KeyHasher {
             state: ahash::RandomState::with_seeds(0x6564_6479, 0x6b65_7973, 0x6a6f_696e, 0x7061_7474),
         }

@@ -185,7 +185,7 @@ impl Join {
 
     /// `lateness`: each input port's allowed lateness (rows that far behind
     /// its watermark are still taken).
-    pub fn new(plan: &JoinPlan, schema: &SchemaRef, lateness: &[i64], event_time: bool) -> Result<Join> {
+    pub fn new(plan: &JoinPlan, schema: &SchemaRef, lateness: &[i64], event_time: bool) -> Join {
         let layout = Layout::new(&[&plan.sides[0].side, &plan.sides[1].side], schema);
         let side = |k: usize| -> Side {
             let s = &plan.sides[k];
@@ -210,14 +210,14 @@ impl Join {
                 },
             }
         };
-        Ok(Join {
+        Join {
             layout,
             sides: [side(0), side(1)],
             on: plan.on.clone(),
             hasher: KeyHasher::new(),
             event_time,
             outer: plan.outer,
-        })
+        }
     }
 
     /// The output of an outer side's arrivals: each arriving row's pairs,
@@ -246,12 +246,7 @@ impl Join {
             .iter()
             .map(|f| arrow::array::new_null_array(f.data_type(), alone.len()))
             .collect();
-        let parts = if a == 0 {
-            vec![Some(mine), Some(theirs)]
-        } else {
-            vec![Some(theirs), Some(mine)]
-        };
-        let lonely = self.layout.assemble(parts, alone.len())?;
+        let lonely = self.layout.assemble(in_order(a, mine, theirs), alone.len())?;
         let Some((pairs, of)) = matched else {
             return Ok(Timed {
                 ts: alone.iter().map(|&i| ts[i as usize]).collect(),
@@ -340,6 +335,20 @@ impl Join {
     }
 }
 
+/// Side `a`'s columns and the other side's, as the combined row orders them
+/// (left, then right).
+fn in_order(
+    a: usize,
+    mine: Vec<arrow::array::ArrayRef>,
+    theirs: Vec<arrow::array::ArrayRef>,
+) -> Vec<Option<Vec<arrow::array::ArrayRef>>> {
+    if a == 0 {
+        vec![Some(mine), Some(theirs)]
+    } else {
+        vec![Some(theirs), Some(mine)]
+    }
+}
+
 impl Head for Join {
     fn process(
         &mut self,
@@ -365,29 +374,16 @@ impl Head for Join {
         let mut probe: Vec<u32> = Vec::new();
         let mut picks: Vec<(usize, usize)> = Vec::new();
         if sb.kept.len() > 0 {
+            // Each time window admits the other side's row when the two
+            // are closer than its size: B's bounds tb from below, A's from
+            // above.
+            let (lo_gap, hi_gap) = (sb.window.time(), sa.window.time());
             let fits = |ta: i64, tb: i64| {
-                let in_b = match sb.window {
-                    JoinWindow::Time(size) => tb > ta.saturating_sub(size),
-                    _ => true,
-                };
-                let in_a = match sa.window {
-                    JoinWindow::Time(size) => ta > tb.saturating_sub(size),
-                    _ => true,
-                };
-                in_a && in_b
+                lo_gap.map_or(true, |g| tb > ta.saturating_sub(g))
+                    && hi_gap.map_or(true, |g| ta > tb.saturating_sub(g))
             };
             // With rows in time order, the kept rows a time window admits
             // are one run: found by binary search, not by a scan.
-            let (lo_gap, hi_gap) = (
-                match sb.window {
-                    JoinWindow::Time(size) => Some(size),
-                    _ => None,
-                },
-                match sa.window {
-                    JoinWindow::Time(size) => Some(size),
-                    _ => None,
-                },
-            );
             let ranged = !sb.kept.unsorted && (lo_gap.is_some() || hi_gap.is_some());
             let kept = &sb.kept;
             let mut visit = |i: usize, ids: &mut dyn Iterator<Item = u64>| {
@@ -432,12 +428,7 @@ impl Head for Join {
             let mine = take_rows(rows, &probe)?;
             let stored: Vec<&RecordBatch> = sb.kept.batches.iter().map(|(_, b)| b).collect();
             let theirs = gather_rows(&stored, &picks, sb.width)?;
-            let parts = if a == 0 {
-                vec![Some(mine), Some(theirs)]
-            } else {
-                vec![Some(theirs), Some(mine)]
-            };
-            let pairs = self.layout.assemble(parts, n)?;
+            let pairs = self.layout.assemble(in_order(a, mine, theirs), n)?;
             let mask = self.on.eval_predicate(&pairs)?;
             let hits = mask.true_count();
             if hits > 0 {
@@ -461,15 +452,26 @@ impl Head for Join {
         }
 
         // Keep the arriving rows. A row that joins nothing still holds its
-        // place in a length or unique window; in a time window it is not
-        // kept.
-        let window = self.sides[a].window;
-        let joins = hashes.iter().filter(|h| h.is_some()).count();
-        let holds_place = matches!(window, JoinWindow::Length(_) | JoinWindow::Unique(_));
-        if window != JoinWindow::None && !(matches!(window, JoinWindow::Time(_)) && joins == 0) {
-            let side = &mut self.sides[a];
-            let kept = &mut side.kept;
-            if holds_place || joins == rows.num_rows() {
+        // place in a length or unique window; a time window does not keep
+        // it.
+        let side = &mut self.sides[a];
+        let kept = &mut side.kept;
+        match side.window {
+            JoinWindow::None => {}
+            JoinWindow::Time(_) => {
+                let keep: Vec<u32> = (0..rows.num_rows() as u32)
+                    .filter(|&i| hashes[i as usize].is_some())
+                    .collect();
+                if keep.len() == rows.num_rows() {
+                    kept.push(rows.clone(), ts, &hashes);
+                } else if !keep.is_empty() {
+                    let kb = RecordBatch::try_new(rows.schema(), take_rows(rows, &keep)?)?;
+                    let kts: Vec<i64> = keep.iter().map(|&i| ts[i as usize]).collect();
+                    let kh: Vec<Option<u64>> = keep.iter().map(|&i| hashes[i as usize]).collect();
+                    kept.push(kb, &kts, &kh);
+                }
+            }
+            JoinWindow::Length(_) | JoinWindow::Unique(_) => {
                 let first = kept.base + kept.len() as u64;
                 kept.push(rows.clone(), ts, &hashes);
                 if let Some((enc, latest)) = &mut side.unique {
@@ -489,14 +491,6 @@ impl Head for Join {
                         }
                     }
                 }
-            } else {
-                let keep: Vec<u32> = (0..rows.num_rows() as u32)
-                    .filter(|&i| hashes[i as usize].is_some())
-                    .collect();
-                let kb = RecordBatch::try_new(rows.schema(), take_rows(rows, &keep)?)?;
-                let kts: Vec<i64> = keep.iter().map(|&i| ts[i as usize]).collect();
-                let kh: Vec<Option<u64>> = keep.iter().map(|&i| hashes[i as usize]).collect();
-                kept.push(kb, &kts, &kh);
             }
         }
         self.prune(a)?;

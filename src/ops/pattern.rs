@@ -70,7 +70,7 @@ struct Partial {
 }
 
 impl Pattern {
-    pub fn new(plan: &PatternPlan, schema: &SchemaRef) -> Result<Pattern> {
+    pub fn new(plan: &PatternPlan, schema: &SchemaRef) -> Pattern {
         let sides: Vec<_> = plan.elements.iter().map(|e| &e.side).collect();
         let layout = Layout::new(&sides, schema);
         let elements = plan
@@ -86,7 +86,7 @@ impl Pattern {
             })
             .collect::<Vec<_>>();
         let n = elements.len();
-        Ok(Pattern {
+        Pattern {
             layout,
             elements,
             every: plan.every,
@@ -97,7 +97,7 @@ impl Pattern {
             next_seq: 0,
             waiting: (0..n).map(|_| AHashMap::new()).collect(),
             waiting_count: 0,
-        })
+        }
     }
 
     /// Drops the partials out of time at `t`.
@@ -170,10 +170,8 @@ impl Pattern {
         parts.extend((present..self.elements.len()).map(|_| None));
         self.layout.assemble(parts, n)
     }
-}
 
-// `bound_rows` takes references so candidate lists need not move partials.
-impl Pattern {
+    /// `bound_rows` of owned partials, elements 0..k.
     fn bound_rows_owned(&self, partials: &[Partial], k: usize) -> Result<RecordBatch> {
         let refs: Vec<&Partial> = partials.iter().collect();
         self.bound_rows(&refs, k, None)

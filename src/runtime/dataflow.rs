@@ -588,11 +588,11 @@ fn build_op(q: &QueryPlan, inputs: &[StreamSettings]) -> Result<Box<dyn Operator
             let lateness: Vec<i64> = inputs.iter().map(|s| s.allowed_lateness).collect();
             let event_time = inputs[0].event_time.is_some();
             Box::new(Combine::new(
-                Box::new(Join::new(j, &q.input_schema, &lateness, event_time)?),
+                Box::new(Join::new(j, &q.input_schema, &lateness, event_time)),
                 tail,
             ))
         }
-        SourcePlan::Pattern(p) => Box::new(Combine::new(Box::new(Pattern::new(p, &q.input_schema)?), tail)),
+        SourcePlan::Pattern(p) => Box::new(Combine::new(Box::new(Pattern::new(p, &q.input_schema)), tail)),
     })
 }
 

@@ -681,24 +681,23 @@ impl Runner {
                     match first {
                         Some((_, f)) if s >= f => next_other = next_other.min(s),
                         _ => {
-                            if let Some((_, f)) = first {
+                            if let Some((_, f)) = first.replace((i, s)) {
                                 next_other = next_other.min(f);
                             }
-                            first = Some((i, s));
                         }
                     }
                 }
                 let Some((i, f)) = first else { break };
                 // Items pushed before the order was enabled (0) go first.
                 let limit = if f == 0 { 1 } else { next_other };
-                let q = self.inputs[i].clone();
-                let items = &mut self.items;
+                let (q, items) = (&self.inputs[i], &mut self.items);
                 let n = q.drain_before(shared.options.batch_rows, limit, &mut |it| items.push(it));
                 if self.items.is_empty() {
                     break;
                 }
                 work += n;
-                ended |= self.apply_items(shared, &q, now, &mut work);
+                let stream = q.stream;
+                ended |= self.apply_items(shared, stream, now, &mut work);
                 if n >= budget {
                     break;
                 }
@@ -706,10 +705,10 @@ impl Runner {
             }
         } else {
             for i in 0..self.inputs.len() {
-                let q = self.inputs[i].clone();
-                let items = &mut self.items;
+                let (q, items) = (&self.inputs[i], &mut self.items);
                 work += q.drain(shared.options.batch_rows, &mut |it| items.push(it));
-                ended |= self.apply_items(shared, &q, now, &mut work);
+                let stream = q.stream;
+                ended |= self.apply_items(shared, stream, now, &mut work);
             }
         }
         if ended {
@@ -724,9 +723,9 @@ impl Runner {
         work
     }
 
-    /// Runs the items just taken from `q` through the dataflow and hands
-    /// out the results; true when the input closed.
-    fn apply_items(&mut self, shared: &EngineShared, q: &InputQueue, now: i64, work: &mut usize) -> bool {
+    /// Runs the items just taken from an input of `stream` through the
+    /// dataflow and hands out the results; true when the input closed.
+    fn apply_items(&mut self, shared: &EngineShared, stream: usize, now: i64, work: &mut usize) -> bool {
         if self.items.is_empty() {
             return false;
         }
@@ -734,14 +733,14 @@ impl Runner {
         let mut df = shared.lock_dataflow();
         for it in self.items.drain(..) {
             match it {
-                Item::Batch(b) => df.push(q.stream, b, now, &mut self.deliveries),
+                Item::Batch(b) => df.push(stream, b, now, &mut self.deliveries),
                 Item::Watermark(ts) => {
                     *work += 1;
-                    df.watermark(q.stream, ts, now, &mut self.deliveries);
+                    df.watermark(stream, ts, now, &mut self.deliveries);
                 }
                 Item::Close => {
                     *work += 1;
-                    df.input_closed(q.stream, now, &mut self.deliveries);
+                    df.input_closed(stream, now, &mut self.deliveries);
                     ended = true;
                 }
             }

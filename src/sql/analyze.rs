@@ -594,11 +594,12 @@ impl Analyzer<'_> {
                 let mut own: [Vec<Expr>; 2] = [Vec::new(), Vec::new()];
                 let mut rest = Vec::new();
                 for c in conjuncts(on) {
-                    let m = [reads(&c, &ranges[0]), reads(&c, &ranges[1])];
-                    let other = reads_outside(&c, &ranges);
-                    match (m, other) {
-                        ([true, false], false) => own[0].push(c),
-                        ([false, true], false) => own[1].push(c),
+                    // ON sees only the two sides' columns (no window
+                    // columns in a join), so a conjunct reading one side
+                    // reads nothing else.
+                    match [reads(&c, &ranges[0]), reads(&c, &ranges[1])] {
+                        [true, false] => own[0].push(c),
+                        [false, true] => own[1].push(c),
                         _ => {
                             if let Some((l, r)) = equality(&c, &ranges[0], &ranges[1]) {
                                 jp.keys.push((l, r));
@@ -675,13 +676,6 @@ fn and_all(parts: Vec<Expr>) -> Option<Expr> {
 fn reads(e: &Expr, r: &std::ops::Range<usize>) -> bool {
     let mut hit = false;
     e.for_each_column(&mut |c| hit |= r.contains(&c));
-    hit
-}
-
-/// Whether `e` reads a column outside both ranges (the window columns).
-fn reads_outside(e: &Expr, rs: &[std::ops::Range<usize>; 2]) -> bool {
-    let mut hit = false;
-    e.for_each_column(&mut |c| hit |= !rs[0].contains(&c) && !rs[1].contains(&c));
     hit
 }
 

@@ -180,6 +180,16 @@ pub enum JoinWindow {
     Unique(usize),
 }
 
+impl JoinWindow {
+    /// A time window's size (milliseconds).
+    pub fn time(self) -> Option<i64> {
+        match self {
+            JoinWindow::Time(size) => Some(size),
+            _ => None,
+        }
+    }
+}
+
 /// `PATTERN (EVERY e1=S[c1] -> e2=T[c2] -> ...) WITHIN d`.
 #[derive(Clone, Debug)]
 pub struct PatternPlan {

@@ -143,8 +143,7 @@ pub fn explain(plan: &Plan, input_schema: &dyn Fn(&str) -> Option<SchemaRef>) ->
                         p.within.map(|w| format!(" within {w} ms")).unwrap_or_default()
                     );
                     for (k, e) in p.elements.iter().enumerate() {
-                        let cond: Vec<String> =
-                            e.own.iter().chain(e.residual.iter()).map(|c| names(c)).collect();
+                        let cond: Vec<String> = e.own.iter().chain(e.residual.iter()).map(&names).collect();
                         let _ = writeln!(
                             s,
                             "    e{}: {} [{}]{}",
